@@ -1,0 +1,51 @@
+/*
+ * seamless_native.cdef.h - the declarations of seamless_native.h in the
+ * subset of C that cffi parses (no #include, no #if; constants as "...").
+ * In API mode the compiler checks these against the real header, so a drift
+ * between the two files fails the build.
+ */
+#define SEAMLESS_NATIVE_ABI ...
+#define SEAMLESS_OK ...
+#define SEAMLESS_ERR_NOMEM ...
+#define SEAMLESS_ERR_ARGUMENT ...
+#define SEAMLESS_ERR_ALGORITHM ...
+#define SEAMLESS_ERR_OS ...
+#define SEAMLESS_ERR_CHANGED ...
+#define SEAMLESS_SHA256 ...
+#define SEAMLESS_SHA3_256 ...
+#define SEAMLESS_DIGEST_SIZE ...
+#define SEAMLESS_FINGERPRINT_SIZE ...
+#define SEAMLESS_FINGERPRINT_CHUNK ...
+#define SEAMLESS_KERNEL_PORTABLE ...
+#define SEAMLESS_KERNEL_SHANI ...
+
+const char *seamless_strerror(int code);
+int seamless_abi_version(void);
+int seamless_cpu_count(void);
+int seamless_sha256_kernels_available(void);
+int seamless_sha256_kernel(void);
+int seamless_set_sha256_kernel(int kernel);
+
+int seamless_hash(int algorithm, const uint8_t *data, size_t len,
+                  uint8_t *digest);
+
+typedef struct seamless_hasher seamless_hasher;
+int seamless_hasher_new(int algorithm, seamless_hasher **out);
+int seamless_hasher_update(seamless_hasher *hasher, const uint8_t *data,
+                           size_t len);
+int seamless_hasher_digest(const seamless_hasher *hasher, uint8_t *digest);
+int seamless_hasher_copy(const seamless_hasher *hasher, seamless_hasher **out);
+void seamless_hasher_free(seamless_hasher *hasher);
+
+int seamless_hash_batch(int algorithm, const uint8_t *const *data,
+                        const size_t *lens, size_t count, uint8_t *digests,
+                        int nthreads);
+int seamless_hash_file(int algorithm, const char *path, uint8_t *digest,
+                       uint64_t *size, int *os_errno);
+int seamless_hash_files(int algorithm, const char *const *paths, size_t count,
+                        uint8_t *digests, uint64_t *sizes, int *statuses,
+                        int *os_errnos, int nthreads);
+int seamless_fingerprint(const uint8_t *data, size_t len, uint8_t *fingerprint,
+                         int nthreads);
+int seamless_fingerprint_file(const char *path, uint8_t *fingerprint,
+                              uint64_t *size, int *os_errno, int nthreads);

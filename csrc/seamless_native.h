@@ -1,0 +1,144 @@
+/*
+ * seamless_native.h - public C API of the seamless native core.
+ *
+ * Content hashing for a content-addressed store: SHA-256 (the compatibility
+ * contract; a SHA-NI kernel picked at run time and a portable kernel that is
+ * the test oracle), SHA3-256 (legacy hashserver buffers), and an XXH3-128
+ * content fingerprint for the file-checksum cache.
+ *
+ * Contracts shared by every function:
+ *  - Functions return an int status: SEAMLESS_OK (0) or a SEAMLESS_ERR_* code;
+ *    seamless_strerror() names it. Output arguments are written only on
+ *    success, unless a function documents otherwise.
+ *  - Every function is reentrant and keeps no global mutable state except the
+ *    kernel choice (an atomic int). A seamless_hasher must not be used by two
+ *    threads at the same time; distinct hashers are independent.
+ *  - Nothing here calls back into Python, so callers may release the GIL
+ *    around every call (the cffi binding does).
+ */
+#ifndef SEAMLESS_NATIVE_H
+#define SEAMLESS_NATIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** ABI version of this header; the Python binding refuses a mismatch. */
+#define SEAMLESS_NATIVE_ABI 1
+
+/* Status codes. Keep in sync with seamless/_native/_errors.py. */
+#define SEAMLESS_OK 0
+#define SEAMLESS_ERR_NOMEM 1     /**< an allocation failed */
+#define SEAMLESS_ERR_ARGUMENT 2  /**< NULL pointer or out-of-range argument */
+#define SEAMLESS_ERR_ALGORITHM 3 /**< unknown algorithm or unavailable kernel */
+#define SEAMLESS_ERR_OS 4        /**< a system call failed; errno is reported */
+#define SEAMLESS_ERR_CHANGED 5   /**< a file changed size while being read */
+
+/* Hash algorithms. */
+#define SEAMLESS_SHA256 0
+#define SEAMLESS_SHA3_256 1
+
+/** Every digest produced here is 32 bytes; fingerprints are 16 bytes. */
+#define SEAMLESS_DIGEST_SIZE 32
+#define SEAMLESS_FINGERPRINT_SIZE 16
+/** Fingerprints hash the content in chunks of this size (see below). */
+#define SEAMLESS_FINGERPRINT_CHUNK 16777216
+
+/* SHA-256 kernels, also usable as bit positions in the "available" mask. */
+#define SEAMLESS_KERNEL_PORTABLE 0
+#define SEAMLESS_KERNEL_SHANI 1
+
+/** Human-readable name of a status code (static storage, never NULL). */
+const char *seamless_strerror(int code);
+
+/** SEAMLESS_NATIVE_ABI of the compiled library. */
+int seamless_abi_version(void);
+
+/** Number of online processors (at least 1). */
+int seamless_cpu_count(void);
+
+/** Bit mask of the SHA-256 kernels this CPU can run (bit = kernel id). */
+int seamless_sha256_kernels_available(void);
+
+/** SHA-256 kernel currently in use (the fastest available, unless forced). */
+int seamless_sha256_kernel(void);
+
+/**
+ * Force a SHA-256 kernel for the whole process (tests and benchmarks).
+ * Returns SEAMLESS_ERR_ALGORITHM if this CPU cannot run it.
+ */
+int seamless_set_sha256_kernel(int kernel);
+
+/** One-shot digest of len bytes at data into digest[32]. */
+int seamless_hash(int algorithm, const uint8_t *data, size_t len,
+                  uint8_t *digest);
+
+/** Opaque streaming state. */
+typedef struct seamless_hasher seamless_hasher;
+
+/** Allocate a streaming hasher; free it with seamless_hasher_free(). */
+int seamless_hasher_new(int algorithm, seamless_hasher **out);
+
+/** Feed bytes. len may be 0 (data may then be NULL). */
+int seamless_hasher_update(seamless_hasher *hasher, const uint8_t *data,
+                           size_t len);
+
+/** Digest of everything fed so far; the hasher stays usable. */
+int seamless_hasher_digest(const seamless_hasher *hasher, uint8_t *digest);
+
+/** Independent copy of a hasher's state. */
+int seamless_hasher_copy(const seamless_hasher *hasher, seamless_hasher **out);
+
+/** Release a hasher (NULL is accepted). */
+void seamless_hasher_free(seamless_hasher *hasher);
+
+/**
+ * Digests of count buffers into digests[32 * count].
+ * nthreads <= 0 chooses from the amount of work and the processor count;
+ * 1 hashes on the calling thread. SHA-256 interleaves two messages per
+ * core when the SHA-NI kernel is active.
+ */
+int seamless_hash_batch(int algorithm, const uint8_t *const *data,
+                        const size_t *lens, size_t count, uint8_t *digests,
+                        int nthreads);
+
+/**
+ * Digest of a whole file, read by the library in large blocks.
+ * *size receives the number of bytes hashed. On SEAMLESS_ERR_OS, *os_errno
+ * holds errno (EISDIR for a directory). size and os_errno may be NULL.
+ */
+int seamless_hash_file(int algorithm, const char *path, uint8_t *digest,
+                       uint64_t *size, int *os_errno);
+
+/**
+ * Digests of count files, spread over threads (nthreads as in batch).
+ * Per-file results: statuses[i] (SEAMLESS_OK or an error code), os_errnos[i],
+ * sizes[i] and digests[32*i]. Returns an error only for bad arguments; a
+ * failing file does not stop the others.
+ */
+int seamless_hash_files(int algorithm, const char *const *paths, size_t count,
+                        uint8_t *digests, uint64_t *sizes, int *statuses,
+                        int *os_errnos, int nthreads);
+
+/**
+ * Content fingerprint: XXH3-128 over the concatenated XXH3-128 digests of
+ * consecutive SEAMLESS_FINGERPRINT_CHUNK-byte chunks (the last may be
+ * shorter; empty input has no chunks). The chunking makes it parallel and
+ * independent of the thread count. fingerprint receives 16 bytes, the
+ * canonical (big-endian) XXH128 form.
+ */
+int seamless_fingerprint(const uint8_t *data, size_t len, uint8_t *fingerprint,
+                         int nthreads);
+
+/** Fingerprint of a file, read by the library; see seamless_hash_file. */
+int seamless_fingerprint_file(const char *path, uint8_t *fingerprint,
+                              uint64_t *size, int *os_errno, int nthreads);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SEAMLESS_NATIVE_H */

@@ -1,0 +1,373 @@
+/*
+ * test_native.c - standalone tests of the native core.
+ *
+ * Usage: test_native <path to tests/data/hash_vectors.txt>
+ *
+ * Checks the known-answer vectors through every entry point, every SHA-256
+ * kernel against the portable oracle (single and two-lane), streaming with
+ * many chunkings, batches of mixed lengths on several thread counts, files,
+ * fingerprints, and the error codes. Exits non-zero on the first failure.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "../seamless_native_impl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures = 0;
+
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
+            fprintf(stderr, __VA_ARGS__);                                      \
+            fputc('\n', stderr);                                               \
+            failures++;                                                        \
+        }                                                                      \
+    } while (0)
+
+/* Deterministic pseudo-random bytes (xorshift64*), so runs are repeatable. */
+static void fill_random(uint8_t *buf, size_t len, uint64_t seed) {
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        buf[i] = (uint8_t)((x * 0x2545F4914F6CDD1Dull) >> 56);
+    }
+}
+
+static void to_hex(const uint8_t *d, size_t n, char *out) {
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[d[i] >> 4];
+        out[2 * i + 1] = digits[d[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+static int parse_algorithm(const char *name) {
+    if (strcmp(name, "sha256") == 0) {
+        return SEAMLESS_SHA256;
+    }
+    if (strcmp(name, "sha3-256") == 0) {
+        return SEAMLESS_SHA3_256;
+    }
+    return -1;
+}
+
+/* Decode a message spec of hash_vectors.txt into a malloc'ed buffer. */
+static uint8_t *parse_message(const char *spec, size_t *len) {
+    if (strcmp(spec, "empty") == 0) {
+        *len = 0;
+        return malloc(1);
+    }
+    if (strncmp(spec, "ascii:", 6) == 0) {
+        *len = strlen(spec + 6);
+        uint8_t *m = malloc(*len + 1);
+        memcpy(m, spec + 6, *len);
+        return m;
+    }
+    if (strncmp(spec, "hex:", 4) == 0) {
+        size_t n = strlen(spec + 4) / 2;
+        uint8_t *m = malloc(n + 1);
+        for (size_t i = 0; i < n; i++) {
+            unsigned v;
+            sscanf(spec + 4 + 2 * i, "%2x", &v);
+            m[i] = (uint8_t)v;
+        }
+        *len = n;
+        return m;
+    }
+    if (strncmp(spec, "repeat:", 7) == 0) {
+        char *end;
+        size_t count = strtoul(spec + 7, &end, 10);
+        const char *text = end + 1;
+        size_t tl = strlen(text);
+        uint8_t *m = malloc(count * tl + 1);
+        for (size_t i = 0; i < count; i++) {
+            memcpy(m + i * tl, text, tl);
+        }
+        *len = count * tl;
+        return m;
+    }
+    return NULL;
+}
+
+/* Digest through the streaming API, fed in chunks of the given size. */
+static void stream_digest(int alg, const uint8_t *m, size_t len, size_t chunk,
+                          uint8_t *digest) {
+    seamless_hasher *h = NULL;
+    CHECK(seamless_hasher_new(alg, &h) == SEAMLESS_OK, "hasher_new");
+    for (size_t off = 0; off < len; off += chunk) {
+        size_t n = len - off < chunk ? len - off : chunk;
+        CHECK(seamless_hasher_update(h, m + off, n) == SEAMLESS_OK, "update");
+    }
+    CHECK(seamless_hasher_digest(h, digest) == SEAMLESS_OK, "digest");
+    seamless_hasher_free(h);
+}
+
+static int kernel_ok(int kernel) {
+    return seamless_sha256_kernels_available() & (1 << kernel);
+}
+
+static void test_vectors(const char *path) {
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL, "cannot open %s", path);
+    if (f == NULL) {
+        return;
+    }
+    char line[4096];
+    int nvec = 0;
+    while (fgets(line, sizeof line, f)) {
+        char alg_name[32], spec[2048], want[80];
+        if (line[0] == '#' || line[0] == '\n') {
+            continue;
+        }
+        if (sscanf(line, "%31s %2047s %79s", alg_name, spec, want) != 3) {
+            continue;
+        }
+        int alg = parse_algorithm(alg_name);
+        size_t len;
+        uint8_t *m = parse_message(spec, &len);
+        CHECK(alg >= 0 && m != NULL, "bad vector line: %s", line);
+        if (alg < 0 || m == NULL) {
+            free(m);
+            continue;
+        }
+        nvec++;
+        for (int kernel = 0; kernel <= SEAMLESS_KERNEL_SHANI; kernel++) {
+            if (!kernel_ok(kernel)) {
+                continue;
+            }
+            seamless_set_sha256_kernel(kernel);
+            uint8_t d[32];
+            char hex[65];
+            CHECK(seamless_hash(alg, m, len, d) == SEAMLESS_OK, "hash");
+            to_hex(d, 32, hex);
+            CHECK(strcmp(hex, want) == 0, "%s %.40s kernel %d: got %s",
+                  alg_name, spec, kernel, hex);
+            const size_t chunks[] = {1, 3, 63, 64, 65, 136, 1000, 65536};
+            for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+                if (chunks[c] == 1 && len > 100000) {
+                    continue;
+                }
+                stream_digest(alg, m, len, chunks[c], d);
+                to_hex(d, 32, hex);
+                CHECK(strcmp(hex, want) == 0, "%s streaming chunk %zu", alg_name,
+                      chunks[c]);
+            }
+        }
+        free(m);
+    }
+    fclose(f);
+    CHECK(nvec >= 10, "only %d vectors read from %s", nvec, path);
+}
+
+/* Every kernel equals the portable oracle, single- and two-lane. */
+static void test_kernels_against_portable(void) {
+#if SEAMLESS_HAS_SHANI
+    if (!kernel_ok(SEAMLESS_KERNEL_SHANI)) {
+        printf("skip: CPU lacks SHA-NI\n");
+        return;
+    }
+    enum { MAXBLOCKS = 40 };
+    uint8_t a[MAXBLOCKS * 64], b[MAXBLOCKS * 64];
+    for (size_t nblocks = 0; nblocks <= MAXBLOCKS; nblocks++) {
+        fill_random(a, sizeof a, nblocks);
+        fill_random(b, sizeof b, nblocks + 1000);
+        uint32_t p1[8], p2[8], s1[8], s2[8], x1[8], x2[8];
+        for (int i = 0; i < 8; i++) {
+            p1[i] = s1[i] = x1[i] = seamless_sha256_iv[i] ^ (uint32_t)nblocks;
+            p2[i] = s2[i] = x2[i] = seamless_sha256_iv[i] + (uint32_t)i;
+        }
+        seamless_sha256_compress_portable(p1, a, nblocks);
+        seamless_sha256_compress_portable(p2, b, nblocks);
+        seamless_sha256_compress_shani(s1, a, nblocks);
+        seamless_sha256_compress_shani(s2, b, nblocks);
+        seamless_sha256_compress_x2_shani(x1, x2, a, b, nblocks);
+        CHECK(memcmp(p1, s1, 32) == 0 && memcmp(p2, s2, 32) == 0,
+              "shani != portable at %zu blocks", nblocks);
+        CHECK(memcmp(p1, x1, 32) == 0 && memcmp(p2, x2, 32) == 0,
+              "shani x2 != portable at %zu blocks", nblocks);
+    }
+#else
+    printf("skip: SHA-NI kernel not compiled\n");
+#endif
+}
+
+/* Batches of mixed lengths on several thread counts equal one-shot digests. */
+static void test_batch(void) {
+    enum { N = 300 };
+    const uint8_t *ptrs[N];
+    size_t lens[N];
+    uint8_t *bufs[N];
+    static uint8_t want[N * 32], got[N * 32];
+    for (int i = 0; i < N; i++) {
+        lens[i] = (size_t)((i * 37) % 700) + (i % 50 == 0 ? 70000 : 0);
+        if (i % 17 == 0) {
+            lens[i] = 0;
+        }
+        bufs[i] = malloc(lens[i] + 1);
+        fill_random(bufs[i], lens[i], (uint64_t)i);
+        ptrs[i] = lens[i] ? bufs[i] : NULL;
+    }
+    for (int alg = SEAMLESS_SHA256; alg <= SEAMLESS_SHA3_256; alg++) {
+        for (int kernel = 0; kernel <= SEAMLESS_KERNEL_SHANI; kernel++) {
+            if (!kernel_ok(kernel)) {
+                continue;
+            }
+            seamless_set_sha256_kernel(kernel);
+            for (int i = 0; i < N; i++) {
+                seamless_hash(alg, ptrs[i], lens[i], want + 32 * i);
+            }
+            const int threads[] = {1, 2, 3, 0};
+            for (size_t t = 0; t < 4; t++) {
+                memset(got, 0, sizeof got);
+                CHECK(seamless_hash_batch(alg, ptrs, lens, N, got, threads[t]) ==
+                          SEAMLESS_OK,
+                      "batch");
+                CHECK(memcmp(want, got, sizeof got) == 0,
+                      "batch alg %d kernel %d threads %d differs", alg, kernel,
+                      threads[t]);
+            }
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        free(bufs[i]);
+    }
+    CHECK(seamless_hash_batch(SEAMLESS_SHA256, NULL, NULL, 0, NULL, 0) ==
+              SEAMLESS_OK,
+          "empty batch");
+}
+
+static void write_file(const char *path, const uint8_t *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL, "create %s", path);
+    if (f) {
+        CHECK(fwrite(data, 1, len, f) == len, "write %s", path);
+        fclose(f);
+    }
+}
+
+static void test_files(void) {
+    char dir[] = "/tmp/seamless-native-test-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    const size_t sizes[] = {0, 1, 64, 1000, 3u << 20};
+    enum { NF = 5 };
+    char paths[NF][128];
+    const char *pptrs[NF + 2];
+    uint8_t want[(NF + 2) * 32];
+    for (int i = 0; i < NF; i++) {
+        uint8_t *data = malloc(sizes[i] + 1);
+        fill_random(data, sizes[i], 77 + (uint64_t)i);
+        snprintf(paths[i], sizeof paths[i], "%s/f%d", dir, i);
+        write_file(paths[i], data, sizes[i]);
+        seamless_hash(SEAMLESS_SHA256, data, sizes[i], want + 32 * i);
+        uint8_t d[32];
+        uint64_t size = 99;
+        int err = -1;
+        CHECK(seamless_hash_file(SEAMLESS_SHA256, paths[i], d, &size, &err) ==
+                  SEAMLESS_OK,
+              "hash_file %s", paths[i]);
+        CHECK(memcmp(d, want + 32 * i, 32) == 0 && size == sizes[i] && err == 0,
+              "hash_file content %s", paths[i]);
+
+        uint8_t fp_mem[16], fp_file[16], fp1[16];
+        CHECK(seamless_fingerprint(data, sizes[i], fp_mem, 0) == SEAMLESS_OK,
+              "fingerprint");
+        CHECK(seamless_fingerprint(data, sizes[i], fp1, 1) == SEAMLESS_OK,
+              "fingerprint 1 thread");
+        CHECK(seamless_fingerprint_file(paths[i], fp_file, &size, &err, 2) ==
+                  SEAMLESS_OK,
+              "fingerprint_file");
+        CHECK(memcmp(fp_mem, fp_file, 16) == 0 && memcmp(fp_mem, fp1, 16) == 0,
+              "fingerprints disagree for size %zu", sizes[i]);
+        free(data);
+        pptrs[i] = paths[i];
+    }
+    char missing[160];
+    snprintf(missing, sizeof missing, "%s/missing", dir);
+    pptrs[NF] = missing;
+    pptrs[NF + 1] = dir;
+
+    uint64_t fsizes[NF + 2];
+    int statuses[NF + 2], errnos[NF + 2];
+    uint8_t got[(NF + 2) * 32];
+    CHECK(seamless_hash_files(SEAMLESS_SHA256, pptrs, NF + 2, got, fsizes,
+                              statuses, errnos, 2) == SEAMLESS_OK,
+          "hash_files");
+    for (int i = 0; i < NF; i++) {
+        CHECK(statuses[i] == SEAMLESS_OK && memcmp(got + 32 * i, want + 32 * i, 32) == 0,
+              "hash_files entry %d", i);
+    }
+    CHECK(statuses[NF] == SEAMLESS_ERR_OS && errnos[NF] == ENOENT,
+          "missing file: status %d errno %d", statuses[NF], errnos[NF]);
+    CHECK(statuses[NF + 1] == SEAMLESS_ERR_OS && errnos[NF + 1] == EISDIR,
+          "directory: status %d errno %d", statuses[NF + 1], errnos[NF + 1]);
+
+    int err = 0;
+    uint8_t d[32];
+    CHECK(seamless_hash_file(SEAMLESS_SHA256, dir, d, NULL, &err) ==
+                  SEAMLESS_ERR_OS &&
+              err == EISDIR,
+          "hash_file on a directory");
+    CHECK(seamless_fingerprint_file(missing, d, NULL, &err, 0) ==
+                  SEAMLESS_ERR_OS &&
+              err == ENOENT,
+          "fingerprint_file on a missing file");
+    for (int i = 0; i < NF; i++) {
+        unlink(paths[i]);
+    }
+    rmdir(dir);
+}
+
+static void test_errors(void) {
+    uint8_t d[32];
+    seamless_hasher *h = NULL;
+    CHECK(seamless_hash(7, (const uint8_t *)"x", 1, d) == SEAMLESS_ERR_ALGORITHM,
+          "unknown algorithm");
+    CHECK(seamless_hash(SEAMLESS_SHA256, NULL, 5, d) == SEAMLESS_ERR_ARGUMENT,
+          "NULL data with length");
+    CHECK(seamless_hash(SEAMLESS_SHA256, NULL, 0, d) == SEAMLESS_OK,
+          "NULL data without length");
+    CHECK(seamless_hasher_new(9, &h) == SEAMLESS_ERR_ALGORITHM && h == NULL,
+          "hasher with unknown algorithm");
+    CHECK(seamless_hasher_update(NULL, d, 1) == SEAMLESS_ERR_ARGUMENT,
+          "update NULL hasher");
+    CHECK(seamless_set_sha256_kernel(42) == SEAMLESS_ERR_ARGUMENT, "bad kernel");
+    CHECK(strcmp(seamless_strerror(SEAMLESS_ERR_OS), "operating system error") ==
+              0,
+          "strerror");
+    CHECK(strcmp(seamless_strerror(12345), "unknown error") == 0,
+          "strerror unknown");
+    CHECK(seamless_abi_version() == SEAMLESS_NATIVE_ABI, "abi");
+    CHECK(seamless_cpu_count() >= 1, "cpu count");
+    seamless_hasher_free(NULL);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s tests/data/hash_vectors.txt\n", argv[0]);
+        return 2;
+    }
+    int best = seamless_sha256_kernel();
+    printf("kernels available: 0x%x, default %d\n",
+           seamless_sha256_kernels_available(), best);
+    test_vectors(argv[1]);
+    test_kernels_against_portable();
+    test_batch();
+    test_files();
+    test_errors();
+    seamless_set_sha256_kernel(best);
+    if (failures) {
+        fprintf(stderr, "%d failure(s)\n", failures);
+        return 1;
+    }
+    printf("all native tests passed\n");
+    return 0;
+}

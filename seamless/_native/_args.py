@@ -1,0 +1,90 @@
+"""Argument checks shared by both backends, so both raise the same errors.
+
+Each backend calls these before doing any work; the messages name the
+offending value, and the exception types are those documented in
+seamless.exceptions (subclasses of the matching builtins).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..exceptions import UnsupportedAlgorithmError, describe
+
+#: Algorithm names accepted by the native API, with their C identifiers.
+ALGORITHMS = {"sha-256": 0, "sha3-256": 1}
+
+_ALIASES = {"sha256": "sha-256", "sha3_256": "sha3-256", "sha3256": "sha3-256"}
+
+
+def algorithm_name(name: object) -> str:
+    """The canonical name of a hash algorithm ("sha-256" or "sha3-256").
+
+    Raises:
+        UnsupportedAlgorithmError: for any other name (a ValueError).
+    """
+    if isinstance(name, str):
+        key = name.lower()
+        key = _ALIASES.get(key, key)
+        if key in ALGORITHMS:
+            return key
+    raise UnsupportedAlgorithmError(
+        f"unsupported hash algorithm {describe(name)}; "
+        f"supported: {', '.join(ALGORITHMS)}"
+    )
+
+
+def contiguous(data: Any) -> Any:
+    """An object exposing data's bytes as one C-contiguous buffer.
+
+    bytes, bytearray, mmap and C-contiguous arrays pass through unchanged, so
+    callers hash them without a copy; strided views are copied (in C order,
+    as ``tobytes()`` would). A ``str`` is not accepted: encode it first.
+
+    Raises:
+        TypeError: data does not support the buffer protocol.
+    """
+    if isinstance(data, bytes):
+        return data
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError(
+            f"a bytes-like object is required, not {type(data).__name__} "
+            f"({describe(data)})"
+        ) from None
+    if view.c_contiguous:
+        return data
+    return view.tobytes()
+
+
+def threads(value: object) -> int:
+    """A thread count: 0 means automatic.
+
+    Raises:
+        TypeError: not an int. ValueError: negative.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"threads must be an int, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"threads must be >= 0, not {value}")
+    return value
+
+
+def path(value: object) -> str | bytes:
+    """A filesystem path argument (str, bytes or os.PathLike).
+
+    Raises:
+        TypeError: anything else. ValueError: an embedded NUL (as open() does).
+    """
+    try:
+        result = os.fspath(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(
+            f"a path (str, bytes or os.PathLike) is required, not "
+            f"{type(value).__name__} ({describe(value)})"
+        ) from None
+    if ("\0" if isinstance(result, str) else b"\0") in result:  # type: ignore[operator]
+        raise ValueError(f"embedded null byte in path {describe(result)}")
+    return result

@@ -1,0 +1,53 @@
+"""Status codes of the native core and the exceptions they become.
+
+This table is the one place where a C status turns into a Python exception;
+the fallback backend raises the same types through the same helpers.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, NoReturn
+
+from ..exceptions import FileChangedError, NativeError, UnsupportedAlgorithmError
+
+# Mirrors csrc/seamless_native.h; test_native checks them against the library.
+OK = 0
+ERR_NOMEM = 1
+ERR_ARGUMENT = 2
+ERR_ALGORITHM = 3
+ERR_OS = 4
+ERR_CHANGED = 5
+
+
+def os_error(errno: int, path: str | bytes | None) -> OSError:
+    """The OSError subclass Python itself raises for errno on path."""
+    return OSError(errno, os.strerror(errno), path)
+
+
+def file_changed(path: str | bytes | None) -> FileChangedError:
+    """The error for a file that changed size while it was read."""
+    err = FileChangedError(f"file changed while being read: {path!r}")
+    err.filename = path
+    return err
+
+
+_TABLE: dict[int, Callable[[str, str | bytes | None, int], BaseException]] = {
+    ERR_NOMEM: lambda msg, path, errno: MemoryError(f"native core: {msg}"),
+    ERR_ARGUMENT: lambda msg, path, errno: NativeError(
+        f"native core rejected an argument: {msg}", ERR_ARGUMENT
+    ),
+    ERR_ALGORITHM: lambda msg, path, errno: UnsupportedAlgorithmError(msg),
+    ERR_OS: lambda msg, path, errno: os_error(errno, path),
+    ERR_CHANGED: lambda msg, path, errno: file_changed(path),
+}
+
+
+def raise_for(
+    code: int, message: str, path: str | bytes | None = None, errno: int = 0
+) -> NoReturn:
+    """Raise the exception for a non-zero status code."""
+    factory = _TABLE.get(code)
+    if factory is None:
+        raise NativeError(f"native core: {message} (status {code})", code)
+    raise factory(message, path, errno)
