@@ -1,0 +1,1 @@
+"""In-process caching of buffers, and where missing buffers are looked up."""
