@@ -151,12 +151,12 @@ def _binary_leaf(form: dict[str, Any], raw: bytes) -> Any:
         dtype, shape = form_dtype(form["items"]), tuple(form["items"]["shape"])
     else:
         dtype, shape = form_dtype(form), None
-    # A writable copy of the exact bytes (ndarray.copy() would not copy the
-    # padding of structured dtypes, making re-serialization unstable).
-    arr = np.frombuffer(bytearray(raw), dtype=dtype)
-    if shape is None:
-        return arr[0]
-    return arr.reshape(shape)
+    # A fresh array (with numpy's strides for its shape, which the form of a
+    # re-serialization records) filled with the exact bytes, padding included.
+    arr = np.empty(shape if shape is not None else (1,), dtype)
+    if raw:
+        arr.reshape(-1).view(np.uint8)[...] = np.frombuffer(raw, np.uint8)
+    return arr[0] if shape is None else arr
 
 
 class _Leaves:
