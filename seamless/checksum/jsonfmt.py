@@ -133,7 +133,8 @@ def _prepare(value: Any, walk: _Walk, depth: int = 0) -> Any:
 
 
 def _special(value: Any) -> Any:
-    """Types orjson handles natively besides JSON's own, plus Checksum."""
+    """Types orjson handles natively besides JSON's own (except dataclasses),
+    plus Checksum."""
     from ..checksum_class import Checksum
 
     if isinstance(value, Checksum):
@@ -143,7 +144,12 @@ def _special(value: Any) -> Any:
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        # orjson writes dataclass fields unsorted even with OPT_SORT_KEYS;
+        # refusing is better than producing different bytes.
+        raise SerializationError(
+            f"dataclass {type(value).__name__} is not supported in plain values; "
+            "convert it with dataclasses.asdict()"
+        )
     raise SerializationError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
