@@ -13,15 +13,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-typedef struct {
-    int algorithm;
-    const uint8_t *const *data;
-    const size_t *lens;
-    size_t count;
-    uint8_t *digests;
-    size_t run;
-    atomic_size_t next;
-} batch_job;
+typedef seamless_batch_job batch_job;
 
 typedef struct {
     uint32_t state[8];
@@ -41,30 +33,6 @@ static void lane_enter_tail(lane *l, const batch_job *job) {
     l->nblocks = seamless_sha256_tail(l->tail, rest_ptr, rest, len);
     l->ptr = l->tail;
     l->in_tail = true;
-}
-
-#if defined(__GNUC__) || defined(__clang__)
-#define PREFETCH(p) __builtin_prefetch((p), 0, 3)
-#else
-#define PREFETCH(p) ((void)(p))
-#endif
-/* Cache lines fetched ahead for the message a lane will start next. */
-#define PREFETCH_LINES 8
-
-/*
- * Batches are often many small buffers scattered in memory (one Python
- * object each): the hardware prefetcher only catches on after a few misses
- * into each one, so the start of the next message is requested early.
- */
-static void prefetch_message(const batch_job *job, size_t msg, size_t hi) {
-    if (msg >= hi) {
-        return;
-    }
-    const uint8_t *p = job->data[msg];
-    size_t len = job->lens[msg];
-    for (size_t off = 0; off < len && off < PREFETCH_LINES * 64; off += 64) {
-        PREFETCH(p + off);
-    }
 }
 
 static void lane_start(lane *l, size_t msg, const batch_job *job) {
@@ -104,8 +72,6 @@ static void sha256_run(const batch_job *job, size_t lo, size_t hi) {
         lane_start(&lanes[i], next++, job);
         active[i] = true;
     }
-    prefetch_message(job, next, hi);
-    prefetch_message(job, next + 1, hi);
     while (active[0] && active[1]) {
         size_t n = lanes[0].nblocks < lanes[1].nblocks ? lanes[0].nblocks
                                                         : lanes[1].nblocks;
@@ -115,7 +81,6 @@ static void sha256_run(const batch_job *job, size_t lo, size_t hi) {
             if (!lane_advance(&lanes[i], n, job)) {
                 if (next < hi) {
                     lane_start(&lanes[i], next++, job);
-                    prefetch_message(job, next + 1, hi);
                 } else {
                     active[i] = false;
                 }
@@ -130,7 +95,7 @@ static void sha256_run(const batch_job *job, size_t lo, size_t hi) {
     }
 }
 
-static void batch_worker(void *shared) {
+void seamless_batch_worker(void *shared) {
     batch_job *job = shared;
     for (;;) {
         size_t lo = atomic_fetch_add(&job->next, job->run);
@@ -149,9 +114,10 @@ static void batch_worker(void *shared) {
     }
 }
 
-int seamless_hash_batch(int algorithm, const uint8_t *const *data,
-                        const size_t *lens, size_t count, uint8_t *digests,
-                        int nthreads) {
+int seamless_batch_init(seamless_batch_job *job, int algorithm,
+                        const uint8_t *const *data, const size_t *lens,
+                        size_t count, uint8_t *digests, int nthreads,
+                        int *nworkers) {
     if (count && (data == NULL || lens == NULL || digests == NULL)) {
         return SEAMLESS_ERR_ARGUMENT;
     }
@@ -165,17 +131,30 @@ int seamless_hash_batch(int algorithm, const uint8_t *const *data,
         }
         total += lens[i];
     }
-    if (count == 0) {
-        return SEAMLESS_OK;
-    }
-    batch_job job = {algorithm, data, lens, count, digests, 0, 0};
-    int n = seamless_choose_threads(nthreads, total, count);
+    job->algorithm = algorithm;
+    job->data = data;
+    job->lens = lens;
+    job->count = count;
+    job->digests = digests;
+    *nworkers = seamless_choose_threads(nthreads, total, count);
     /* Runs small enough to balance uneven sizes, large enough to pair up. */
-    job.run = count / ((size_t)n * 16);
-    if (job.run < 16) {
-        job.run = 16;
+    job->run = count / ((size_t)*nworkers * 16);
+    if (job->run < 16) {
+        job->run = 16;
     }
-    atomic_init(&job.next, 0);
-    seamless_parallel_run(batch_worker, &job, n);
+    atomic_init(&job->next, 0);
     return SEAMLESS_OK;
+}
+
+int seamless_hash_batch(int algorithm, const uint8_t *const *data,
+                        const size_t *lens, size_t count, uint8_t *digests,
+                        int nthreads) {
+    seamless_batch_job job;
+    int nworkers;
+    int rc = seamless_batch_init(&job, algorithm, data, lens, count, digests,
+                                 nthreads, &nworkers);
+    if (rc == SEAMLESS_OK && count) {
+        seamless_parallel_run(seamless_batch_worker, &job, nworkers);
+    }
+    return rc;
 }

@@ -95,6 +95,31 @@ void seamless_sha3_256_update(sha3_256_state *st, const uint8_t *data,
 /** Digest without disturbing st (works on a copy). */
 void seamless_sha3_256_digest(const sha3_256_state *st, uint8_t *digest);
 
+/* ---- Batches ---------------------------------------------------------- */
+
+#include <stdatomic.h>
+
+/** A batch of messages handed out to workers in runs (see batch.c). */
+typedef struct {
+    int algorithm;
+    const uint8_t *const *data;
+    const size_t *lens;
+    size_t count;
+    uint8_t *digests;
+    size_t run;
+    atomic_size_t next;
+} seamless_batch_job;
+
+/**
+ * Check the arguments of a batch and prepare job; *nworkers receives the
+ * thread count to use. Run seamless_batch_worker(job) on that many threads.
+ */
+int seamless_batch_init(seamless_batch_job *job, int algorithm,
+                        const uint8_t *const *data, const size_t *lens,
+                        size_t count, uint8_t *digests, int nthreads,
+                        int *nworkers);
+void seamless_batch_worker(void *job);
+
 /* ---- Threads ---------------------------------------------------------- */
 
 /** A work function run by parallel_run on every worker. */
@@ -107,6 +132,21 @@ typedef void (*seamless_worker_fn)(void *shared);
  * only cost of that failure is speed.
  */
 void seamless_parallel_run(seamless_worker_fn fn, void *shared, int nthreads);
+
+/** Background workers, for callers that do other work meanwhile. */
+typedef struct seamless_threads seamless_threads;
+
+/**
+ * Start fn(shared) on nthreads background threads. Returns NULL only when
+ * nothing could be allocated; then seamless_threads_join(NULL, fn, shared)
+ * runs fn on the calling thread, so the work is always done.
+ */
+seamless_threads *seamless_threads_start(seamless_worker_fn fn, void *shared,
+                                         int nthreads);
+
+/** Wait for the workers (running fn inline first if none had started). */
+void seamless_threads_join(seamless_threads *threads, seamless_worker_fn fn,
+                           void *shared);
 
 /** Choose a thread count: requested > 0 wins, else by bytes of work. */
 int seamless_choose_threads(int requested, uint64_t work_bytes,

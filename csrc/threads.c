@@ -10,6 +10,7 @@
 #include "seamless_native_impl.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #define MAX_THREADS 64
@@ -68,4 +69,46 @@ void seamless_parallel_run(seamless_worker_fn fn, void *shared, int nthreads) {
     for (int i = 0; i < started; i++) {
         pthread_join(threads[i], NULL);
     }
+}
+
+struct seamless_threads {
+    pthread_t threads[MAX_THREADS];
+    int started;
+    worker_args args;
+};
+
+seamless_threads *seamless_threads_start(seamless_worker_fn fn, void *shared,
+                                         int nthreads) {
+    seamless_threads *t = malloc(sizeof(*t));
+    if (t == NULL) {
+        return NULL;
+    }
+    t->args.fn = fn;
+    t->args.shared = shared;
+    t->started = 0;
+    if (nthreads > MAX_THREADS) {
+        nthreads = MAX_THREADS;
+    }
+    for (int i = 0; i < nthreads; i++) {
+        if (pthread_create(&t->threads[t->started], NULL, worker_main,
+                           &t->args) != 0) {
+            break;
+        }
+        t->started++;
+    }
+    return t;
+}
+
+void seamless_threads_join(seamless_threads *threads, seamless_worker_fn fn,
+                           void *shared) {
+    if (threads == NULL || threads->started == 0) {
+        fn(shared); /* no worker ran: do the work here */
+    }
+    if (threads == NULL) {
+        return;
+    }
+    for (int i = 0; i < threads->started; i++) {
+        pthread_join(threads->threads[i], NULL);
+    }
+    free(threads);
 }

@@ -47,8 +47,13 @@ class CelltypeError(SeamlessError, TypeError):
     """A celltype name that seamless does not know."""
 
 
-class SerializationError(SeamlessError, TypeError):
-    """A value cannot be serialized with the requested celltype."""
+class SerializationError(SeamlessError, TypeError, ValueError):
+    """A value cannot be serialized with the requested celltype.
+
+    Both a TypeError (the reference raises TypeError for unsupported types)
+    and a ValueError (for values of the right type that do not fit, such as
+    "abc" for celltype int).
+    """
 
 
 class DeserializationError(SeamlessError, ValueError):

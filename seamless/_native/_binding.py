@@ -135,14 +135,17 @@ class Hasher:
         return clone
 
 
-def _hash_bytes_tuple(items: tuple[Any, ...], alg: int, nthreads: int, out: Any) -> bool:
+def _hash_bytes_tuple(items: tuple[Any, ...], alg: int, nthreads: int, out: Any,
+                      hex_list: list[Any] | None) -> bool:
     """Hash a tuple of exact bytes objects in C; False if an item is not bytes.
 
-    The C glue reads the objects in place, so no per-item Python work is done.
-    ``items`` stays referenced here for the whole call.
+    The C glue reads the objects in place, so no per-item Python work is done,
+    and fills hex_list (if given) with the hex strings. ``items`` and
+    ``hex_list`` stay referenced here for the whole call.
     """
     bad = ffi.new("size_t *")
-    rc = lib.seamless_hash_bytes_tuple(alg, ffi.cast("void *", id(items)), out, nthreads, bad)
+    target = ffi.NULL if hex_list is None else ffi.cast("void *", id(hex_list))
+    rc = lib.seamless_hash_bytes_tuple(alg, ffi.cast("void *", id(items)), out, nthreads, bad, target)
     if rc == lib.SEAMLESS_ERR_ARGUMENT:
         return False
     _check(rc)
@@ -182,8 +185,10 @@ def hash_batch(
     if not items:
         return [] if hex else b""
     out = _new_uninitialized("uint8_t[]", DIGEST_SIZE * len(items))
-    if not _hash_bytes_tuple(items, alg, nthreads, out):
-        _hash_buffers(items, alg, nthreads, out)
+    strings: list[Any] | None = [None] * len(items) if hex else None
+    if _hash_bytes_tuple(items, alg, nthreads, out, strings):
+        return strings if hex else ffi.buffer(out)[:]
+    _hash_buffers(items, alg, nthreads, out)
     return _hex_list(out, len(items)) if hex else ffi.buffer(out)[:]
 
 

@@ -52,7 +52,7 @@ def _sources() -> list[str]:
 # Declared here rather than in the C headers: it exists only in this module.
 _PYTHON_GLUE_CDEF = """
 int seamless_hash_bytes_tuple(int algorithm, void *tuple, uint8_t *digests,
-                              int nthreads, size_t *bad_index);
+                              int nthreads, size_t *bad_index, void *hex_list);
 int seamless_hex_list(const uint8_t *digests, size_t count, void *list);
 """
 

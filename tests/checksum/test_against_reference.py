@@ -49,7 +49,9 @@ _REFERENCE_PYTHON = os.environ.get(ENV_VAR)
 REFERENCE_PYTHON = shutil.which(_REFERENCE_PYTHON) if _REFERENCE_PYTHON else None
 
 if not _REFERENCE_PYTHON:
-    _SKIP_REASON = f"set {ENV_VAR} to the interpreter of a virtualenv with the reference"
+    _SKIP_REASON = (
+        f"set {ENV_VAR} to the interpreter of a virtualenv with the reference"
+    )
 else:
     _SKIP_REASON = f"{ENV_VAR}={_REFERENCE_PYTHON!r} is not an executable interpreter"
 
@@ -75,7 +77,10 @@ def _rebuild_array(array: np.ndarray) -> tuple:
     low = sum(e for e in extents if e < 0)
     high = sum(e for e in extents if e > 0) + array.itemsize
     span = ctypes.string_at(array.ctypes.data + low, high - low)
-    return np.ndarray, (array.shape, array.dtype.str, bytearray(span), -low, array.strides)
+    return (
+        np.ndarray,
+        (array.shape, array.dtype.str, bytearray(span), -low, array.strides),
+    )
 
 
 class _RequestPickler(pickle.Pickler):
@@ -125,7 +130,9 @@ class ReferenceServer:
             header = self._read(8)
             return pickle.loads(self._read(struct.unpack("<Q", header)[0]))
         except (OSError, EOFError) as exc:
-            raise RuntimeError(f"the reference server failed: {exc}\n{self._log()}") from None
+            raise RuntimeError(
+                f"the reference server failed: {exc}\n{self._log()}"
+            ) from None
 
     def _read(self, size: int) -> bytes:
         data = b""
@@ -138,7 +145,8 @@ class ReferenceServer:
 
     def _log(self) -> str:
         self._stderr.flush()
-        return "server stderr:\n" + self._stderr_path.read_text(errors="replace")[-2000:]
+        log = self._stderr_path.read_text(errors="replace")
+        return "server stderr:\n" + log[-2000:]
 
     def close(self) -> None:
         """Close stdin (the server then exits) and wait for it."""
@@ -161,7 +169,8 @@ def _inside_repo(path: Path) -> bool:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """The reference server, started in a neutral directory."""
-    server = ReferenceServer(REFERENCE_PYTHON, tmp_path_factory.mktemp("reference-server"))
+    cwd = tmp_path_factory.mktemp("reference-server")
+    server = ReferenceServer(REFERENCE_PYTHON, cwd)
     try:
         answer = server.serialize("plain", None)
         if answer != ("ok", b"null\n"):
@@ -324,7 +333,9 @@ def scalar_cases(draw):
         ["str", "int", "float", "bool", "text", "python", "yaml", "bytes"]
     ))
     numeric_text = (
-        st.integers().map(str) | FLOATS.map(repr) | st.sampled_from(["1_000", "0x10", "True"])
+        st.integers().map(str)
+        | FLOATS.map(repr)
+        | st.sampled_from(["1_000", "0x10", "True"])
     )
     padded = st.tuples(st.sampled_from(["", " ", "\n", "\t "]), numeric_text,
                        st.sampled_from(["", " ", "\n", " \n"])).map("".join)
@@ -340,7 +351,7 @@ def scalar_cases(draw):
 @FUZZ
 @given(case=scalar_cases())
 def test_scalar_and_text(reference, case):
-    """Text, numbers, booleans and bytes serialize as the simple celltypes do in the reference."""
+    """Text, numbers, booleans and bytes serialize as in the reference."""
     celltype, value = case
     check_same(reference, celltype, value)
 

@@ -29,7 +29,9 @@ PROJECT_ROOT = os.path.realpath(
 
 def _import_reference_buffer():
     """The reference's Buffer class, never the project's."""
-    sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.getcwd()) != PROJECT_ROOT]
+    sys.path[:] = [
+        p for p in sys.path if os.path.realpath(p or os.getcwd()) != PROJECT_ROOT
+    ]
     import seamless
 
     location = os.path.realpath(os.path.dirname(seamless.__file__))
