@@ -1,0 +1,65 @@
+# Set-up and checks. Everything installs itself into virtualenvs in this
+# folder, so `make demo` and `make test` work on a fresh clone with Python 3
+# (3.10 or newer), a C compiler and make.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SOURCES := pyproject.toml setup.py $(wildcard csrc/*.c csrc/*.h csrc/python/*.c)
+
+.PHONY: install demo test test-c test-python test-fallback test-pure test-reference \
+        bench-smoke report clean
+
+$(VENV)/.installed: $(SOURCES)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	SEAMLESS_REQUIRE_NATIVE=1 $(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+## install: the package (with its C core) and the test tools, in .venv
+install: $(VENV)/.installed
+
+## demo: install, then run the tour of the checksum layer (no servers needed)
+demo: install
+	$(PY) examples/tour.py
+
+## test: every check CI runs
+test: test-c test-python test-fallback test-pure test-reference bench-smoke
+
+## test-c: the C core alone: strict warnings, ASan + UBSan, portable-only build
+test-c:
+	$(MAKE) -C csrc/tests all-checks
+
+## test-python: the test suite with the native backend (required to be built)
+test-python: install
+	SEAMLESS_REQUIRE_NATIVE=1 $(PY) -m pytest -q
+
+## test-fallback: the test suite with the pure-Python backend selected
+test-fallback: install
+	SEAMLESS_NATIVE=fallback $(PY) -m pytest -q
+
+## test-pure: the package built without its C extension at all
+test-pure:
+	$(PYTHON) -m venv .venv-pure
+	.venv-pure/bin/python -m pip install --quiet --upgrade pip
+	SEAMLESS_NO_NATIVE=1 .venv-pure/bin/python -m pip install --quiet '.[test]'
+	.venv-pure/bin/pytest -q -p no:cacheprovider
+
+## test-reference: compare with the reference implementation, installed in
+## its own virtualenv (never in ours)
+test-reference: install
+	$(PYTHON) -m venv .venv-reference
+	.venv-reference/bin/python -m pip install --quiet 'seamless-core==0.1.4'
+	SEAMLESS_REFERENCE_PYTHON=$(CURDIR)/.venv-reference/bin/python \
+		$(PY) -m pytest -q -m reference
+
+## bench-smoke: run every benchmark once (no timing)
+bench-smoke: install
+	$(PY) -m pytest benchmarks -q -p no:cacheprovider --benchmark-disable
+
+## report: the performance figures as ratios (several minutes, needs ~2 GiB disk)
+report: install
+	$(PY) benchmarks/report.py
+
+clean:
+	rm -rf $(VENV) .venv-pure .venv-reference build *.egg-info csrc/tests/build
+	find seamless -name '*.so' -delete
