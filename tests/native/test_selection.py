@@ -16,7 +16,10 @@ NATIVE_BUILT = len(BACKEND_MODULES) == 2
 def _backend_with(policy: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, SEAMLESS_NATIVE=policy)
     code = "from seamless import _native; print(_native.backend)"
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    # A neutral working directory: the installed package is imported, not
+    # the source folder (which may hold an extension built for another venv).
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, cwd=os.path.abspath(os.sep))
 
 
 def test_fallback_policy():

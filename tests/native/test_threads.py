@@ -50,6 +50,7 @@ def test_many_threads(backend):
     """16 threads hash, batch and share a hasher without crashes or wrong digests."""
     name = "fallback" if backend.__name__.endswith("_fallback") else "native"
     env = dict(os.environ, SEAMLESS_NATIVE=name, EXPECT_BACKEND=name)
-    result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
+                            text=True, timeout=300, cwd=os.path.abspath(os.sep))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
