@@ -35,7 +35,9 @@ def _import_reference_buffer():
     import seamless
 
     location = os.path.realpath(os.path.dirname(seamless.__file__))
-    if location == PROJECT_ROOT or location.startswith(PROJECT_ROOT + os.sep):
+    # The reference may live in a virtualenv inside the project folder, so
+    # only the project's own package folder is refused.
+    if location == os.path.join(PROJECT_ROOT, "seamless"):
         sys.exit(
             "serialize_server.py: imported the project's own 'seamless' from "
             f"{location}, not the reference; run it with the reference interpreter"
