@@ -23,11 +23,14 @@ accepted.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import SerializationError, describe
 from .celltypes import CODE_TYPES, normalize_celltype
 from .jsonfmt import plain_json
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..checksum_class import Checksum
 
 
 def _unchecksum(value: Any) -> Any:
@@ -152,3 +155,37 @@ def serialize(value: Any, celltype: str) -> bytes:
 
         return serialize_mixed(_unchecksum(value))
     return _binary(value)
+
+
+def value_checksum(value: Any, celltype: str) -> "Checksum":
+    """The checksum of value under celltype, without building its buffer
+    when that can be avoided.
+
+    A numpy array under ``binary`` or ``mixed`` is hashed as its npy header
+    followed by its memory, in place: a multi-gigabyte array costs no copy.
+    Everything else is serialized and hashed.
+    """
+    from .. import _native
+    from ..checksum_class import Checksum
+
+    if normalize_celltype(celltype) in ("binary", "mixed") and _is_plain_ndarray(value):
+        from .mixed.npy import npy_parts
+
+        header, data = npy_parts(value)
+        hasher = _native.Hasher()
+        hasher.update(header)
+        hasher.update(data)
+        return Checksum(hasher.digest())
+    return Checksum(_native.hash(serialize(value, celltype)))
+
+
+def _is_plain_ndarray(value: Any) -> bool:
+    """An ndarray that mixed/binary serialize as npy (not the unicode quirk)."""
+    import sys
+
+    np = sys.modules.get("numpy")
+    if np is None or not isinstance(value, np.ndarray):
+        return False
+    from .mixed.form import classify, is_unicode_dtype
+
+    return not is_unicode_dtype(value.dtype) and classify(value)[0] == "pure-binary"

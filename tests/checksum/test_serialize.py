@@ -13,7 +13,7 @@ from hypothesis.extra import numpy as hnp
 from seamless import Buffer, Checksum
 from seamless.checksum.calculate_checksum import calculate_checksum
 from seamless.checksum.deserialize import deserialize
-from seamless.checksum.serialize import serialize
+from seamless.checksum.serialize import serialize, value_checksum
 from seamless.exceptions import DeserializationError, InvalidChecksumError, SerializationError
 
 
@@ -184,3 +184,16 @@ def test_binary_is_np_save(arr):
     stream = io.BytesIO()
     np.save(stream, arr, allow_pickle=False)
     assert serialize(arr, "binary") == stream.getvalue()
+
+
+@pytest.mark.parametrize("value,celltype", [
+    (np.arange(10**6, dtype=np.float64), "binary"),
+    (np.asfortranarray(np.ones((300, 200), dtype=np.int16)), "mixed"),
+    (np.arange(30)[::2], "binary"),
+    (np.array(["ab", "c"]), "mixed"),
+    ({"a": np.arange(3)}, "mixed"),
+    ({"b": 1}, "plain"),
+])
+def test_value_checksum_equals_buffer_checksum(value, celltype):
+    """value_checksum (in place for arrays) equals the checksum of the buffer."""
+    assert value_checksum(value, celltype) == Buffer(value, celltype).get_checksum()

@@ -72,9 +72,9 @@ def _scalar_form(value: Any) -> str:
 
 def _builtin_dtype_form(dt: np.dtype) -> dict[str, Any]:
     base = dt.base
-    if base == object:
+    if base == object:  # noqa: E721 - numpy dtype equality, not type identity
         raise SerializationError("mixed-binary (PyObject inside Numpy) is not supported")
-    if base == bool:
+    if base == bool:  # noqa: E721 - numpy dtype equality
         kind = "boolean"
     elif any(base == t for t in INTEGER_TYPES):
         kind = "integer"
