@@ -49,11 +49,13 @@ int seamless_open_for_read(const char *path, uint64_t *size, int *os_errno) {
     return fd;
 }
 
-int64_t seamless_pread_full(int fd, uint8_t *buf, size_t len, uint64_t offset,
-                            int *os_errno) {
+int64_t seamless_read_full(int fd, uint8_t *buf, size_t len, int64_t offset,
+                           int *os_errno) {
     size_t done = 0;
     while (done < len) {
-        ssize_t n = pread(fd, buf + done, len - done, (off_t)(offset + done));
+        ssize_t n = offset < 0 ? read(fd, buf + done, len - done)
+                               : pread(fd, buf + done, len - done,
+                                       (off_t)((uint64_t)offset + done));
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -69,26 +71,6 @@ int64_t seamless_pread_full(int fd, uint8_t *buf, size_t len, uint64_t offset,
     return (int64_t)done;
 }
 
-/* Read until len bytes or end of file; returns bytes read or -1. */
-static ssize_t read_full(int fd, uint8_t *buf, size_t len, int *os_errno) {
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = read(fd, buf + done, len - done);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            *os_errno = errno;
-            return -1;
-        }
-        if (n == 0) {
-            break;
-        }
-        done += (size_t)n;
-    }
-    return (ssize_t)done;
-}
-
 /* Files at least this large are read by a separate thread. */
 #define PIPELINE_MIN (8u << 20)
 #define PIPELINE_BLOCK (1u << 20)
@@ -96,7 +78,7 @@ static ssize_t read_full(int fd, uint8_t *buf, size_t len, int *os_errno) {
 typedef struct {
     int fd;
     uint8_t *buf[2];
-    ssize_t len[2]; /* bytes in the block; 0 = end of file, -1 = error */
+    int64_t len[2]; /* bytes in the block; 0 = end of file, -1 = error */
     bool full[2];
     bool stop;      /* set by the hasher to end the reader early */
     int os_errno;
@@ -117,7 +99,8 @@ static void *pipeline_reader(void *arg) {
             return NULL;
         }
         int err = 0;
-        ssize_t n = read_full(p->fd, p->buf[slot], PIPELINE_BLOCK, &err);
+        int64_t n = seamless_read_full(p->fd, p->buf[slot], PIPELINE_BLOCK, -1,
+                                       &err);
         pthread_mutex_lock(&p->mu);
         p->len[slot] = n;
         p->full[slot] = true;
@@ -158,7 +141,7 @@ static int hash_fd_pipelined(seamless_hasher *h, int fd, uint64_t *size,
         while (!p.full[slot]) {
             pthread_cond_wait(&p.cv, &p.mu);
         }
-        ssize_t n = p.len[slot];
+        int64_t n = p.len[slot];
         pthread_mutex_unlock(&p.mu);
         if (n < 0) {
             *os_errno = p.os_errno;
@@ -214,12 +197,8 @@ static int hash_fd(int algorithm, int fd, uint8_t *digest, uint64_t *size,
     int rc = seamless_hasher_new(algorithm, &h);
     uint64_t total = 0;
     while (rc == SEAMLESS_OK) {
-        ssize_t n = read(fd, buf, SEAMLESS_FILE_BLOCK);
+        int64_t n = seamless_read_full(fd, buf, SEAMLESS_FILE_BLOCK, -1, os_errno);
         if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            *os_errno = errno;
             rc = SEAMLESS_ERR_OS;
             break;
         }

@@ -52,7 +52,8 @@ static int chunk_from_file(fp_job *job, uint64_t off, uint64_t len,
     while (done < len) {
         size_t want = len - done < READ_BLOCK ? (size_t)(len - done) : READ_BLOCK;
         int err = 0;
-        int64_t got = seamless_pread_full(job->fd, buf, want, off + done, &err);
+        int64_t got =
+            seamless_read_full(job->fd, buf, want, (int64_t)(off + done), &err);
         if (got < 0) {
             atomic_store(&job->os_errno, err);
             return SEAMLESS_ERR_OS;

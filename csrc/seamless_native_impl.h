@@ -163,8 +163,11 @@ int seamless_choose_threads(int requested, uint64_t work_bytes,
  */
 int seamless_open_for_read(const char *path, uint64_t *size, int *os_errno);
 
-/** Read exactly len bytes at offset (short only at end of file). */
-int64_t seamless_pread_full(int fd, uint8_t *buf, size_t len, uint64_t offset,
-                            int *os_errno);
+/**
+ * Read len bytes (fewer only at end of file) at offset, or at the current
+ * position when offset < 0. Returns the count, or -1 with *os_errno set.
+ */
+int64_t seamless_read_full(int fd, uint8_t *buf, size_t len, int64_t offset,
+                           int *os_errno);
 
 #endif /* SEAMLESS_NATIVE_IMPL_H */

@@ -1,37 +1,55 @@
-"""Finding the buffer of a checksum: trivial buffers, the cache, then sources.
+"""Where buffers come from and go to, beyond the in-process cache.
 
 A *source* is any callable ``checksum -> Buffer | None`` (an embedded store,
-a remote hashserver client...). Layers that provide buffers register one;
-``resolve_buffer`` asks them in registration order and caches what it finds.
+a remote hashserver client...); a *writer* is an async callable
+``buffer -> bool`` that stores a buffer. Layers that provide storage register
+them here; ``resolve_buffer`` asks trivial buffers, the cache and then the
+sources in registration order, and ``write_buffer`` calls every writer.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable, Generic, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..buffer_class import Buffer
     from ..checksum_class import Checksum
 
 BufferSource = Callable[["Checksum"], "Buffer | None"]
-
-_sources: list[BufferSource] = []
-_lock = threading.Lock()
-
-
-def register_source(source: BufferSource) -> None:
-    """Add a buffer source (idempotent)."""
-    with _lock:
-        if source not in _sources:
-            _sources.append(source)
+BufferWriter = Callable[["Buffer"], Awaitable[bool]]
+T = TypeVar("T")
 
 
-def unregister_source(source: BufferSource) -> None:
-    """Remove a buffer source if present."""
-    with _lock:
-        if source in _sources:
-            _sources.remove(source)
+class _Registry(Generic[T]):
+    """A thread-safe, ordered set of callables."""
+
+    def __init__(self) -> None:
+        self._items: list[T] = []
+        self._lock = threading.Lock()
+
+    def add(self, item: T) -> None:
+        with self._lock:
+            if item not in self._items:
+                self._items.append(item)
+
+    def remove(self, item: T) -> None:
+        with self._lock:
+            if item in self._items:
+                self._items.remove(item)
+
+    def snapshot(self) -> list[T]:
+        with self._lock:
+            return list(self._items)
+
+
+_sources: _Registry[BufferSource] = _Registry()
+_writers: _Registry[BufferWriter] = _Registry()
+
+register_source = _sources.add
+unregister_source = _sources.remove
+register_writer = _writers.add
+unregister_writer = _writers.remove
 
 
 def resolve_buffer(checksum: "Checksum") -> "Buffer | None":
@@ -47,9 +65,7 @@ def resolve_buffer(checksum: "Checksum") -> "Buffer | None":
     buf = cache.get(checksum)
     if buf is not None:
         return buf
-    with _lock:
-        sources = list(_sources)
-    for source in sources:
+    for source in _sources.snapshot():
         buf = source(checksum)
         if buf is not None:
             cache.register(checksum, buf)
@@ -57,30 +73,10 @@ def resolve_buffer(checksum: "Checksum") -> "Buffer | None":
     return None
 
 
-BufferWriter = Callable[["Buffer"], Awaitable[bool]]
-
-_writers: list[BufferWriter] = []
-
-
-def register_writer(writer: BufferWriter) -> None:
-    """Add an async buffer writer (a store or remote client), idempotently."""
-    with _lock:
-        if writer not in _writers:
-            _writers.append(writer)
-
-
-def unregister_writer(writer: BufferWriter) -> None:
-    """Remove a buffer writer if present."""
-    with _lock:
-        if writer in _writers:
-            _writers.remove(writer)
-
-
 async def write_buffer(buffer: "Buffer") -> bool:
     """Write buffer with every registered writer; False if there is none or
     any writer failed."""
-    with _lock:
-        writers = list(_writers)
+    writers = _writers.snapshot()
     if not writers:
         return False
     results = [await writer(buffer) for writer in writers]
