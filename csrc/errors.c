@@ -17,6 +17,8 @@ const char *seamless_strerror(int code) {
         return "operating system error";
     case SEAMLESS_ERR_CHANGED:
         return "file changed while being read";
+    case SEAMLESS_ERR_MISMATCH:
+        return "checksum mismatch";
     default:
         return "unknown error";
     }

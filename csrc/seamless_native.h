@@ -36,6 +36,7 @@ extern "C" {
 #define SEAMLESS_ERR_ALGORITHM 3 /**< unknown algorithm or unavailable kernel */
 #define SEAMLESS_ERR_OS 4        /**< a system call failed; errno is reported */
 #define SEAMLESS_ERR_CHANGED 5   /**< a file changed size while being read */
+#define SEAMLESS_ERR_MISMATCH 6  /**< data does not have the expected checksum */
 
 /* Hash algorithms. */
 #define SEAMLESS_SHA256 0
@@ -136,6 +137,64 @@ int seamless_fingerprint(const uint8_t *data, size_t len, uint8_t *fingerprint,
 /** Fingerprint of a file, read by the library; see seamless_hash_file. */
 int seamless_fingerprint_file(const char *path, uint8_t *fingerprint,
                               uint64_t *size, int *os_errno, int nthreads);
+
+/* ---- Content-addressed store writes ---------------------------------- */
+
+/* Layouts of a buffer folder: <root>/<cs> or <root>/<cs[0:2]>/<cs>. */
+#define SEAMLESS_LAYOUT_FLAT 0
+#define SEAMLESS_LAYOUT_PREFIX 1
+
+/* Durability flags of a put. */
+#define SEAMLESS_SYNC_DATA 1 /**< fsync the file before it is published */
+#define SEAMLESS_SYNC_DIR 2  /**< fsync the directory after publishing */
+
+/* Outcomes of a put. */
+#define SEAMLESS_PUT_CREATED 1  /**< the buffer was written */
+#define SEAMLESS_PUT_EXISTED 2  /**< a file of the right size was there */
+#define SEAMLESS_PUT_REPLACED 3 /**< a file of the wrong size was replaced */
+
+/** Where and how a store writes. The root must contain a ".tmp" folder. */
+typedef struct {
+    const char *root;       /**< store folder */
+    const char *tmp_prefix; /**< start of temporary names (owner tag) */
+    int root_fd;            /**< an open descriptor of root, or -1 */
+    int layout;             /**< SEAMLESS_LAYOUT_* */
+    int algorithm;          /**< SEAMLESS_SHA256 or SEAMLESS_SHA3_256 */
+    int sync;               /**< SEAMLESS_SYNC_* flags */
+    unsigned file_mode;     /**< mode of published files (e.g. 0444) */
+    unsigned dir_mode;      /**< mode of new shard folders (e.g. 03775) */
+} seamless_store_config;
+
+/**
+ * Store len bytes of data under their checksum: hash while writing a
+ * temporary file in <root>/.tmp, verify against expected (if not NULL),
+ * fsync as configured, and rename into place. stable != 0 promises that the
+ * memory does not change during the call (it is then not copied; otherwise
+ * each block is copied before it is hashed and written, so the file always
+ * matches its name). When expected is given and a file of the right size
+ * already exists, the data is only hashed, not written. On
+ * SEAMLESS_ERR_MISMATCH, digest holds the actual checksum. Nothing at a final
+ * path is ever removed or left partial.
+ */
+int seamless_store_put(const seamless_store_config *cfg, const uint8_t *data,
+                       size_t len, int stable, const uint8_t *expected,
+                       uint8_t *digest, uint64_t *size, int *outcome,
+                       int *os_errno);
+
+/** seamless_store_put for the content of a file, streamed in bounded memory. */
+int seamless_store_put_file(const seamless_store_config *cfg, const char *path,
+                            const uint8_t *expected, uint8_t *digest,
+                            uint64_t *size, int *outcome, int *os_errno);
+
+/**
+ * Sizes of the regular files of count checksums (32 bytes each) in the
+ * store's own layout; -1 where there is none.
+ */
+int seamless_store_stat(const seamless_store_config *cfg,
+                        const uint8_t *digests, size_t count, int64_t *sizes);
+
+/** Flush the file system holding root (one syncfs, or sync elsewhere). */
+int seamless_store_sync(const char *root, int *os_errno);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,10 @@ __all__ = [
     "UnsupportedAlgorithmError",
     "FileChangedError",
     "NativeError",
+    "ConflictError",
+    "RecordNotFoundError",
+    "MalformedRecordError",
+    "DatabaseUnavailableError",
     "describe",
 ]
 
@@ -66,6 +70,25 @@ class UnsupportedAlgorithmError(SeamlessError, ValueError):
 
 class FileChangedError(SeamlessError, OSError):
     """A file changed size while it was being read."""
+
+
+class ConflictError(SeamlessError, ValueError):
+    """A record contradicts what is stored (HTTP 409 in the servers): a
+    different result for a transformation, a different execution record,
+    or an entry marked irreproducible."""
+
+
+class RecordNotFoundError(SeamlessError, LookupError):
+    """An operation needs a stored record that is not there."""
+
+
+class MalformedRecordError(SeamlessError, ValueError):
+    """A record or request that does not have the required shape (HTTP 400)."""
+
+
+class DatabaseUnavailableError(SeamlessError, OSError):
+    """A database file that cannot be opened (missing folder, no permission,
+    read-only file system, not a database)."""
 
 
 class NativeError(SeamlessError, RuntimeError):

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -326,6 +327,106 @@ static void test_files(void) {
     rmdir(dir);
 }
 
+static int count_entries(const char *dir) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", dir);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    if (p) {
+        if (fscanf(p, "%d", &n) != 1) {
+            n = -1;
+        }
+        pclose(p);
+    }
+    return n;
+}
+
+static void test_store(void) {
+    char root[] = "/tmp/seamless-store-test-XXXXXX";
+    CHECK(mkdtemp(root) != NULL, "mkdtemp");
+    char tmpdir[128];
+    snprintf(tmpdir, sizeof tmpdir, "%s/.tmp", root);
+    CHECK(mkdir(tmpdir, 0700) == 0, "mkdir .tmp");
+    for (int layout = SEAMLESS_LAYOUT_FLAT; layout <= SEAMLESS_LAYOUT_PREFIX; layout++) {
+        seamless_store_config cfg = {root, "test-", -1, layout, SEAMLESS_SHA256,
+                                     SEAMLESS_SYNC_DATA | SEAMLESS_SYNC_DIR,
+                                     0444, 03775};
+        const size_t sizes[] = {0, 5, 100000, 9u << 20};
+        for (size_t i = 0; i < 4; i++) {
+            size_t len = sizes[i];
+            uint8_t *data = malloc(len + 1);
+            fill_random(data, len, 1000 + (uint64_t)i + (uint64_t)layout);
+            uint8_t want[32], got[32];
+            seamless_hash(SEAMLESS_SHA256, data, len, want);
+            uint64_t size = 0;
+            int outcome = 0, err = 0;
+            for (int stable = 0; stable <= 1; stable++) {
+                CHECK(seamless_store_put(&cfg, data, len, stable, NULL, got, &size,
+                                         &outcome, &err) == SEAMLESS_OK,
+                      "put %zu (errno %d)", len, err);
+                CHECK(memcmp(got, want, 32) == 0 && size == len, "put digest");
+                CHECK(outcome == (stable ? SEAMLESS_PUT_EXISTED : SEAMLESS_PUT_CREATED),
+                      "outcome %d", outcome);
+            }
+            CHECK(seamless_store_put(&cfg, data, len, 1, want, got, &size, &outcome,
+                                     &err) == SEAMLESS_OK &&
+                      outcome == SEAMLESS_PUT_EXISTED,
+                  "put with expected, existing");
+            int64_t stat_size = -2;
+            CHECK(seamless_store_stat(&cfg, want, 1, &stat_size) == SEAMLESS_OK &&
+                      stat_size == (int64_t)len,
+                  "stat %lld", (long long)stat_size);
+            /* From a file, the same digest. */
+            char src[160];
+            snprintf(src, sizeof src, "%s.src", root);
+            write_file(src, data, len);
+            CHECK(seamless_store_put_file(&cfg, src, NULL, got, &size, &outcome,
+                                          &err) == SEAMLESS_OK &&
+                      memcmp(got, want, 32) == 0 && outcome == SEAMLESS_PUT_EXISTED,
+                  "put_file");
+            unlink(src);
+            free(data);
+        }
+        /* A wrong expected checksum: error, nothing published, no temp left. */
+        uint8_t bogus[32], got[32];
+        memset(bogus, 0xab, 32);
+        uint64_t size;
+        int outcome = 0, err = 0;
+        CHECK(seamless_store_put(&cfg, (const uint8_t *)"abc", 3, 1, bogus, got,
+                                 &size, &outcome, &err) == SEAMLESS_ERR_MISMATCH,
+              "mismatch");
+        int64_t missing = 0;
+        seamless_store_stat(&cfg, bogus, 1, &missing);
+        CHECK(missing == -1, "mismatched buffer not published");
+        CHECK(count_entries(tmpdir) == 0, "no temp file left");
+    }
+    /* A file of the wrong size at the final path is replaced. */
+    seamless_store_config flat = {root, "test-", -1, SEAMLESS_LAYOUT_FLAT,
+                                  SEAMLESS_SHA256, 0, 0444, 03775};
+    uint8_t want[32], got[32];
+    seamless_hash(SEAMLESS_SHA256, (const uint8_t *)"hello", 5, want);
+    char hex[65], bad[200];
+    for (int j = 0; j < 32; j++) {
+        snprintf(hex + 2 * j, 3, "%02x", want[j]);
+    }
+    snprintf(bad, sizeof bad, "%s/%s", root, hex);
+    chmod(bad, 0644);
+    write_file(bad, (const uint8_t *)"hel", 3);
+    uint64_t size;
+    int outcome = 0, err = 0;
+    CHECK(seamless_store_put(&flat, (const uint8_t *)"hello", 5, 1, NULL, got, &size,
+                             &outcome, &err) == SEAMLESS_OK &&
+              outcome == SEAMLESS_PUT_REPLACED,
+          "replace truncated file (outcome %d)", outcome);
+    CHECK(seamless_store_sync(root, &err) == SEAMLESS_OK, "sync");
+    CHECK(seamless_store_put_file(&flat, "/nonexistent/x", NULL, got, &size, &outcome,
+                                  &err) == SEAMLESS_ERR_OS && err == ENOENT,
+          "put_file missing source");
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    CHECK(system(cmd) == 0, "cleanup");
+}
+
 static void test_errors(void) {
     uint8_t d[32];
     seamless_hasher *h = NULL;
@@ -362,6 +463,7 @@ int main(int argc, char **argv) {
     test_kernels_against_portable();
     test_batch();
     test_files();
+    test_store();
     test_errors();
     seamless_set_sha256_kernel(best);
     if (failures) {

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-from . import _fallback
+from . import _args, _fallback
 
 _POLICIES = ("auto", "native", "fallback")
 _policy = os.environ.get("SEAMLESS_NATIVE", "auto").strip().lower() or "auto"
@@ -62,6 +62,11 @@ hash_file = _impl.hash_file
 hash_files = _impl.hash_files
 fingerprint = _impl.fingerprint
 fingerprint_file = _impl.fingerprint_file
+store_put = _impl.store_put
+store_put_file = _impl.store_put_file
+store_stat = _impl.store_stat
+store_sync = _impl.store_sync
+StoreConfig = _args.StoreConfig
 
 
 def _features() -> frozenset[str]:
@@ -94,4 +99,9 @@ __all__ = [
     "hash_files",
     "fingerprint",
     "fingerprint_file",
+    "store_put",
+    "store_put_file",
+    "store_stat",
+    "store_sync",
+    "StoreConfig",
 ]

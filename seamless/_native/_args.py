@@ -8,6 +8,7 @@ seamless.exceptions (subclasses of the matching builtins).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from ..exceptions import UnsupportedAlgorithmError, describe
@@ -88,3 +89,47 @@ def path(value: object) -> str | bytes:
     if ("\0" if isinstance(result, str) else b"\0") in result:  # type: ignore[operator]
         raise ValueError(f"embedded null byte in path {describe(result)}")
     return result
+
+
+#: Store layouts, with their C identifiers.
+LAYOUTS = {"flat": 0, "prefix": 1}
+SYNC_DATA = 1
+SYNC_DIR = 2
+PUT_CREATED = 1
+PUT_EXISTED = 2
+PUT_REPLACED = 3
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """How a store writes: folder, temp-name prefix, layout, algorithm,
+    sync flags (SYNC_DATA | SYNC_DIR) and the modes of new files/folders.
+
+    The folder must contain a ``.tmp`` folder for temporary files.
+    """
+
+    root: str
+    tmp_prefix: str
+    layout: str = "prefix"
+    root_fd: int = -1  # an open descriptor of root kept by the caller, or -1
+    algorithm: str = "sha-256"
+    sync: int = SYNC_DATA | SYNC_DIR
+    file_mode: int = 0o444
+    dir_mode: int = 0o3775
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be 'prefix' or 'flat', not {self.layout!r}")
+        algorithm_name(self.algorithm)
+
+
+def digest(value: object, name: str = "checksum") -> bytes:
+    """A 32-byte digest argument.
+
+    Raises:
+        TypeError: not bytes-like. ValueError: not 32 bytes.
+    """
+    raw = bytes(contiguous(value))
+    if len(raw) != 32:
+        raise ValueError(f"{name} must be 32 bytes, not {len(raw)}")
+    return raw

@@ -261,3 +261,85 @@ def fingerprint_file(path: Any, threads: int = 0) -> tuple[bytes, int]:
     err = ffi.new("int *")
     _check(lib.seamless_fingerprint_file(cpath, out, size, err, nthreads), original, err[0])
     return ffi.buffer(out)[:], int(size[0])
+
+
+# ---- content-addressed store writes -----------------------------------------
+
+_configs: dict[_args.StoreConfig, tuple[Any, list[Any]]] = {}
+
+
+def _cconfig(config: _args.StoreConfig) -> Any:
+    """The C struct of a StoreConfig (cached, with its strings kept alive)."""
+    cached = _configs.get(config)
+    if cached is None:
+        root = ffi.new("char[]", os.fsencode(config.root))
+        prefix = ffi.new("char[]", os.fsencode(config.tmp_prefix))
+        struct = ffi.new("seamless_store_config *", {
+            "root": root, "tmp_prefix": prefix, "root_fd": config.root_fd,
+            "layout": _args.LAYOUTS[config.layout],
+            "algorithm": _algorithm_id(config.algorithm), "sync": config.sync,
+            "file_mode": config.file_mode, "dir_mode": config.dir_mode,
+        })
+        if len(_configs) > 64:
+            _configs.clear()
+        cached = _configs[config] = (struct, [root, prefix])
+    return cached[0]
+
+
+def _put_result(rc: int, config: _args.StoreConfig, expected: bytes | None, digest: Any,
+                size: Any, outcome: Any, err: Any, path: Any = None) -> tuple[bytes, int, int]:
+    actual = ffi.buffer(digest)[:]
+    if rc == lib.SEAMLESS_ERR_MISMATCH and expected is not None:
+        from ._errors import mismatch
+
+        mismatch(expected, actual)
+    _check(rc, path if path is not None else config.root, err[0])
+    return actual, int(size[0]), int(outcome[0])
+
+
+def store_put(config: _args.StoreConfig, data: Any, expected: bytes | None = None) -> tuple[bytes, int, int]:
+    """Write data into the store: (digest, size, outcome PUT_*).
+
+    Raises:
+        ChecksumMismatchError: data does not hash to expected.
+        OSError: the file system refused (with the store folder as filename).
+    """
+    stable = type(data) is bytes  # the only buffers nobody can change meanwhile
+    buf = _cbuffer(data)
+    exp = ffi.NULL if expected is None else ffi.from_buffer(_args.digest(expected, "expected"))
+    digest, size = ffi.new("uint8_t[32]"), ffi.new("uint64_t *")
+    outcome, err = ffi.new("int *"), ffi.new("int *")
+    rc = lib.seamless_store_put(_cconfig(config), buf, len(buf), int(stable), exp, digest, size, outcome, err)
+    return _put_result(rc, config, expected, digest, size, outcome, err)
+
+
+def store_put_file(config: _args.StoreConfig, path: Any, expected: bytes | None = None) -> tuple[bytes, int, int]:
+    """Stream a file into the store: (digest, size, outcome PUT_*).
+
+    Raises:
+        FileNotFoundError, IsADirectoryError: for the source file.
+        ChecksumMismatchError, OSError: as store_put.
+    """
+    original, cpath = _cpath(path)
+    exp = ffi.NULL if expected is None else ffi.from_buffer(_args.digest(expected, "expected"))
+    digest, size = ffi.new("uint8_t[32]"), ffi.new("uint64_t *")
+    outcome, err = ffi.new("int *"), ffi.new("int *")
+    rc = lib.seamless_store_put_file(_cconfig(config), cpath, exp, digest, size, outcome, err)
+    if rc == lib.SEAMLESS_ERR_OS and not os.path.isfile(original):
+        _check(rc, original, err[0])  # the source is at fault, not the store
+    return _put_result(rc, config, expected, digest, size, outcome, err)
+
+
+def store_stat(config: _args.StoreConfig, digests: bytes) -> list[int]:
+    """Sizes of the files of concatenated 32-byte digests; -1 where absent."""
+    count = len(digests) // DIGEST_SIZE
+    sizes = ffi.new("int64_t[]", max(count, 1))
+    _check(lib.seamless_store_stat(_cconfig(config), ffi.from_buffer(digests), count, sizes))
+    return list(ffi.unpack(sizes, count)) if count else []
+
+
+def store_sync(root: Any) -> None:
+    """Flush the file system that holds root to stable storage."""
+    original, croot = _cpath(root)
+    err = ffi.new("int *")
+    _check(lib.seamless_store_sync(croot, err), original, err[0])

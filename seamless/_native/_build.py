@@ -26,6 +26,7 @@ SOURCES = [
     "sha256_portable.c",
     "sha256_x86.c",
     "sha3.c",
+    "store.c",
     "threads.c",
 ]
 

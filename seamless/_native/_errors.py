@@ -9,7 +9,12 @@ from __future__ import annotations
 import os
 from typing import Callable, NoReturn
 
-from ..exceptions import FileChangedError, NativeError, UnsupportedAlgorithmError
+from ..exceptions import (
+    ChecksumMismatchError,
+    FileChangedError,
+    NativeError,
+    UnsupportedAlgorithmError,
+)
 
 # Mirrors csrc/seamless_native.h; test_native checks them against the library.
 OK = 0
@@ -18,6 +23,7 @@ ERR_ARGUMENT = 2
 ERR_ALGORITHM = 3
 ERR_OS = 4
 ERR_CHANGED = 5
+ERR_MISMATCH = 6
 
 
 def os_error(errno: int, path: str | bytes | None) -> OSError:
@@ -32,22 +38,30 @@ def file_changed(path: str | bytes | None) -> FileChangedError:
     return err
 
 
-_TABLE: dict[int, Callable[[str, str | bytes | None, int], BaseException]] = {
-    ERR_NOMEM: lambda msg, path, errno: MemoryError(f"native core: {msg}"),
-    ERR_ARGUMENT: lambda msg, path, errno: NativeError(
+_TABLE: dict[int, Callable[[str, str | bytes | None, int, str], BaseException]] = {
+    ERR_NOMEM: lambda msg, path, errno, detail: MemoryError(f"native core: {msg}"),
+    ERR_ARGUMENT: lambda msg, path, errno, detail: NativeError(
         f"native core rejected an argument: {msg}", ERR_ARGUMENT
     ),
-    ERR_ALGORITHM: lambda msg, path, errno: UnsupportedAlgorithmError(msg),
-    ERR_OS: lambda msg, path, errno: os_error(errno, path),
-    ERR_CHANGED: lambda msg, path, errno: file_changed(path),
+    ERR_ALGORITHM: lambda msg, path, errno, detail: UnsupportedAlgorithmError(msg),
+    ERR_OS: lambda msg, path, errno, detail: os_error(errno, path),
+    ERR_CHANGED: lambda msg, path, errno, detail: file_changed(path),
+    ERR_MISMATCH: lambda msg, path, errno, detail: ChecksumMismatchError(
+        f"{msg}: {detail}" if detail else msg
+    ),
 }
 
 
 def raise_for(
-    code: int, message: str, path: str | bytes | None = None, errno: int = 0
+    code: int, message: str, path: str | bytes | None = None, errno: int = 0, detail: str = ""
 ) -> NoReturn:
-    """Raise the exception for a non-zero status code."""
+    """Raise the exception for a non-zero status code (detail: extra context)."""
     factory = _TABLE.get(code)
     if factory is None:
         raise NativeError(f"native core: {message} (status {code})", code)
-    raise factory(message, path, errno)
+    raise factory(message, path, errno, detail)
+
+
+def mismatch(expected: bytes, actual: bytes) -> NoReturn:
+    """Raise ChecksumMismatchError for data that hashes to actual, not expected."""
+    raise_for(ERR_MISMATCH, "checksum mismatch", detail=f"expected {expected.hex()}, got {actual.hex()}")

@@ -8,8 +8,10 @@ large updates, so the thread pools here do run in parallel.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import stat
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
@@ -203,3 +205,172 @@ def fingerprint_file(path: Any, threads: int = 0) -> tuple[bytes, int]:
                 remaining -= n
             chunks.append(h.digest())
     return _combine(chunks), size
+
+
+# ---- content-addressed store writes -----------------------------------------
+
+_temp_counter = itertools.count()
+
+
+def _relative(config: _args.StoreConfig, digest: bytes) -> str:
+    name = digest.hex()
+    return os.path.join(name[:2], name) if config.layout == "prefix" else name
+
+
+def _present(path: str, size: int) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == size
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _blocks(data: Any) -> Any:
+    """(length, iterator of blocks) of an in-memory or file source."""
+    if isinstance(data, tuple):  # ("file", fd)
+        fd = data[1]
+        size = os.fstat(fd).st_size
+        return size, iter(lambda: os.read(fd, _READ_BLOCK), b"")
+    view = memoryview(_args.contiguous(data)).cast("B")
+    stable = type(data) is bytes
+    return len(view), (
+        (view[i : i + _READ_BLOCK] if stable else bytes(view[i : i + _READ_BLOCK]))
+        for i in range(0, len(view), _READ_BLOCK)
+    )
+
+
+def _store_source(config: _args.StoreConfig, source: Any, expected: bytes | None) -> tuple[bytes, int, int]:
+    root = config.root
+    size, blocks = _blocks(source)
+    if expected is not None and _present(os.path.join(root, _relative(config, expected)), size):
+        h = _hashlib_new(config.algorithm)
+        total = 0
+        for block in blocks:
+            h.update(block)
+            total += len(block)
+        if h.digest() != expected:
+            from ._errors import mismatch
+
+            mismatch(expected, h.digest())
+        return h.digest(), total, _args.PUT_EXISTED
+    ns = time.time_ns()
+    tmp = os.path.join(root, ".tmp", f"{config.tmp_prefix}{next(_temp_counter)}-{ns}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        h = _hashlib_new(config.algorithm)
+        total = 0
+        try:
+            for block in blocks:
+                h.update(block)
+                view = memoryview(block)
+                while view:
+                    view = view[os.write(fd, view):]
+                total += len(block)
+            digest = h.digest()
+            if expected is not None and digest != expected:
+                from ._errors import mismatch
+
+                mismatch(expected, digest)
+            try:
+                os.fchmod(fd, config.file_mode)
+            except OSError:
+                pass
+            if config.sync & _args.SYNC_DATA:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        outcome = _publish(config, tmp, _relative(config, digest), total)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return digest, total, outcome
+
+
+def _publish(config: _args.StoreConfig, tmp: str, rel: str, size: int) -> int:
+    root = config.root
+    if config.layout == "prefix":
+        shard = os.path.join(root, rel[:2])
+        try:
+            os.mkdir(shard, 0o775)
+        except FileExistsError:
+            pass
+        else:
+            try:
+                os.chmod(shard, config.dir_mode)
+            except OSError:
+                pass
+            if config.sync & _args.SYNC_DIR:
+                _fsync_dir(root)
+    final = os.path.join(root, rel)
+    if _present(final, size):
+        os.unlink(tmp)
+        return _args.PUT_EXISTED
+    replacing = os.path.lexists(final)
+    os.rename(tmp, final)
+    if config.sync & _args.SYNC_DIR:
+        _fsync_dir(os.path.dirname(final))
+    return _args.PUT_REPLACED if replacing else _args.PUT_CREATED
+
+
+def _as_store_error(config: _args.StoreConfig, exc: OSError) -> OSError:
+    from ._errors import os_error
+
+    return os_error(exc.errno or 0, config.root)
+
+
+def store_put(config: _args.StoreConfig, data: Any, expected: bytes | None = None) -> tuple[bytes, int, int]:
+    """Write data into the store: (digest, size, outcome PUT_*)."""
+    _args.contiguous(data)
+    exp = None if expected is None else _args.digest(expected, "expected")
+    try:
+        return _store_source(config, data, exp)
+    except OSError as exc:
+        raise _as_store_error(config, exc) from None
+
+
+def store_put_file(config: _args.StoreConfig, path: Any, expected: bytes | None = None) -> tuple[bytes, int, int]:
+    """Stream a file into the store: (digest, size, outcome PUT_*)."""
+    exp = None if expected is None else _args.digest(expected, "expected")
+    with _open(path) as f:
+        try:
+            return _store_source(config, ("file", f.fileno()), exp)
+        except OSError as exc:
+            raise _as_store_error(config, exc) from None
+
+
+def store_stat(config: _args.StoreConfig, digests: bytes) -> list[int]:
+    """Sizes of the files of concatenated 32-byte digests; -1 where absent."""
+    sizes = []
+    for i in range(0, len(digests) - len(digests) % DIGEST_SIZE, DIGEST_SIZE):
+        path = os.path.join(config.root, _relative(config, digests[i : i + DIGEST_SIZE]))
+        try:
+            st = os.stat(path)
+        except OSError:
+            sizes.append(-1)
+            continue
+        sizes.append(st.st_size if stat.S_ISREG(st.st_mode) else -1)
+    return sizes
+
+
+def store_sync(root: Any) -> None:
+    """Flush the file system that holds root to stable storage."""
+    path = _args.path(root)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if hasattr(os, "syncfs"):
+            os.syncfs(fd)  # pragma: no cover - Python 3.12+ on Linux
+        else:
+            os.sync()
+    finally:
+        os.close(fd)

@@ -1,0 +1,615 @@
+/*
+ * store.c - content-addressed writes: hash while writing, verify, publish.
+ *
+ * A put streams its bytes once: each block is taken from the source (copied
+ * when the source may change under us, read when it is a file, used in
+ * place when it is immutable memory), hashed, and written to a temporary
+ * file in <root>/.tmp. The digest is compared with the expected one (a
+ * mismatch deletes the temporary file), the file is made read-only,
+ * optionally fsynced, and renamed to its final name, whose directory is
+ * then optionally fsynced. Readers therefore never see a partial or wrong
+ * file at a final path, and a failure never touches a final path.
+ *
+ * For large inputs a helper thread produces and writes blocks while the
+ * calling thread hashes them, so the write costs little more than the hash.
+ */
+#define _GNU_SOURCE
+
+#include "seamless_native_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+
+#define BLOCK (1u << 20)
+#define SLOTS 4
+/* Below this, a helper thread costs more than it saves. */
+#define THREADED_MIN (4u << 20)
+#define NAME_MAX_LEN 256
+
+/* ---- paths ------------------------------------------------------------ */
+
+static void hex_name(const uint8_t *digest, char *out) {
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < SEAMLESS_DIGEST_SIZE; i++) {
+        out[2 * i] = digits[digest[i] >> 4];
+        out[2 * i + 1] = digits[digest[i] & 15];
+    }
+    out[2 * SEAMLESS_DIGEST_SIZE] = 0;
+}
+
+/* "ab/abcd..." (prefix layout) or "abcd..." (flat), relative to the root. */
+static void relative_path(int layout, const uint8_t *digest, char *out) {
+    char hex[2 * SEAMLESS_DIGEST_SIZE + 1];
+    hex_name(digest, hex);
+    if (layout == SEAMLESS_LAYOUT_PREFIX) {
+        snprintf(out, NAME_MAX_LEN, "%c%c/%s", hex[0], hex[1], hex);
+    } else {
+        snprintf(out, NAME_MAX_LEN, "%s", hex);
+    }
+}
+
+static int fsync_dir_at(int rootfd, const char *rel) {
+    int fd = openat(rootfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/* Create the shard directory of a prefix layout if it is missing. */
+static int ensure_shard(int rootfd, const seamless_store_config *cfg,
+                        const char *rel, int *os_errno) {
+    if (cfg->layout != SEAMLESS_LAYOUT_PREFIX) {
+        return SEAMLESS_OK;
+    }
+    char shard[3] = {rel[0], rel[1], 0};
+    if (mkdirat(rootfd, shard, 0775) == 0) {
+        /* setgid + sticky for shared stores; refused chmods are harmless. */
+        int dfd = openat(rootfd, shard, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            (void)fchmod(dfd, (mode_t)cfg->dir_mode);
+            close(dfd);
+        }
+        if ((cfg->sync & SEAMLESS_SYNC_DIR) && fsync(rootfd) != 0) {
+            *os_errno = errno;
+            return SEAMLESS_ERR_OS;
+        }
+    } else if (errno != EEXIST) {
+        *os_errno = errno;
+        return SEAMLESS_ERR_OS;
+    }
+    return SEAMLESS_OK;
+}
+
+/* ---- sources ---------------------------------------------------------- */
+
+typedef struct {
+    const uint8_t *data; /* memory source, or NULL for a file descriptor */
+    size_t len;
+    int fd;
+    bool stable; /* memory that cannot change during the put: no copies */
+} source;
+
+/* Make block number k available; returns its length (0 at the end) or -1. */
+static int64_t produce(const source *src, uint64_t offset, uint8_t *slot,
+                       const uint8_t **block, int *os_errno) {
+    if (src->data != NULL) {
+        if (offset >= src->len) {
+            return 0;
+        }
+        size_t n = src->len - offset < BLOCK ? (size_t)(src->len - offset) : BLOCK;
+        if (src->stable) {
+            *block = src->data + offset;
+        } else {
+            memcpy(slot, src->data + offset, n);
+            *block = slot;
+        }
+        return (int64_t)n;
+    }
+    *block = slot;
+    return seamless_read_full(src->fd, slot, BLOCK, -1, os_errno);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n, int *os_errno) {
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            *os_errno = errno;
+            return SEAMLESS_ERR_OS;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return SEAMLESS_OK;
+}
+
+/* ---- the copy: sequential, or with a producer/writer thread ------------ */
+
+typedef struct {
+    const source *src;
+    int dst;
+    uint8_t *slots;
+    const uint8_t *block[SLOTS];
+    int64_t len[SLOTS];
+    bool produced[SLOTS];
+    bool hashed[SLOTS];
+    int rc;
+    int os_errno;
+    bool stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} pipe_state;
+
+static void *producer_writer(void *arg) {
+    pipe_state *p = arg;
+    uint64_t offset = 0;
+    for (unsigned k = 0;; k++) {
+        unsigned s = k % SLOTS;
+        pthread_mutex_lock(&p->mu);
+        while (k >= SLOTS && !p->hashed[s] && !p->stop) {
+            pthread_cond_wait(&p->cv, &p->mu);
+        }
+        bool stop = p->stop;
+        p->hashed[s] = false;
+        pthread_mutex_unlock(&p->mu);
+        if (stop) {
+            return NULL;
+        }
+        int err = 0;
+        const uint8_t *block = NULL;
+        int64_t n = produce(p->src, offset, p->slots + (size_t)s * BLOCK,
+                            &block, &err);
+        pthread_mutex_lock(&p->mu);
+        p->block[s] = block;
+        p->len[s] = n;
+        p->produced[s] = true;
+        if (n < 0) {
+            p->rc = SEAMLESS_ERR_OS;
+            p->os_errno = err;
+        }
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        if (n <= 0) {
+            return NULL;
+        }
+        offset += (uint64_t)n;
+        int rc = write_all(p->dst, block, (size_t)n, &err);
+        if (rc != SEAMLESS_OK) {
+            pthread_mutex_lock(&p->mu);
+            p->rc = rc;
+            p->os_errno = err;
+            pthread_cond_broadcast(&p->cv);
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+    }
+}
+
+static int copy_threaded(const source *src, int dst, seamless_hasher *h,
+                         uint64_t *total, int *os_errno) {
+    pipe_state p;
+    memset(&p, 0, sizeof(p));
+    p.src = src;
+    p.dst = dst;
+    p.slots = (src->data != NULL && src->stable)
+                  ? NULL
+                  : malloc((size_t)SLOTS * BLOCK);
+    if (p.slots == NULL && !(src->data != NULL && src->stable)) {
+        return -1;
+    }
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    pthread_t helper;
+    if (pthread_create(&helper, NULL, producer_writer, &p) != 0) {
+        pthread_cond_destroy(&p.cv);
+        pthread_mutex_destroy(&p.mu);
+        free(p.slots);
+        return -1;
+    }
+    for (unsigned k = 0;; k++) {
+        unsigned s = k % SLOTS;
+        pthread_mutex_lock(&p.mu);
+        while (!p.produced[s] && p.rc == SEAMLESS_OK) {
+            pthread_cond_wait(&p.cv, &p.mu);
+        }
+        int64_t n = p.produced[s] ? p.len[s] : -1;
+        const uint8_t *block = p.block[s];
+        p.produced[s] = false;
+        pthread_mutex_unlock(&p.mu);
+        if (n <= 0) {
+            break;
+        }
+        seamless_hasher_update(h, block, (size_t)n);
+        *total += (uint64_t)n;
+        pthread_mutex_lock(&p.mu);
+        p.hashed[s] = true;
+        pthread_cond_broadcast(&p.cv);
+        pthread_mutex_unlock(&p.mu);
+    }
+    pthread_mutex_lock(&p.mu);
+    p.stop = true;
+    pthread_cond_broadcast(&p.cv);
+    pthread_mutex_unlock(&p.mu);
+    pthread_join(helper, NULL);
+    int rc = p.rc;
+    *os_errno = p.os_errno;
+    pthread_cond_destroy(&p.cv);
+    pthread_mutex_destroy(&p.mu);
+    free(p.slots);
+    return rc;
+}
+
+static int copy_sequential(const source *src, int dst, seamless_hasher *h,
+                           uint64_t *total, int *os_errno) {
+    uint8_t *slot = NULL;
+    if (!(src->data != NULL && src->stable)) {
+        slot = malloc(BLOCK);
+        if (slot == NULL) {
+            return SEAMLESS_ERR_NOMEM;
+        }
+    }
+    int rc = SEAMLESS_OK;
+    for (uint64_t offset = 0;;) {
+        const uint8_t *block = NULL;
+        int64_t n = produce(src, offset, slot, &block, os_errno);
+        if (n < 0) {
+            rc = SEAMLESS_ERR_OS;
+            break;
+        }
+        if (n == 0) {
+            break;
+        }
+        seamless_hasher_update(h, block, (size_t)n);
+        if (dst >= 0) {
+            rc = write_all(dst, block, (size_t)n, os_errno);
+            if (rc != SEAMLESS_OK) {
+                break;
+            }
+        }
+        offset += (uint64_t)n;
+        *total = offset;
+    }
+    free(slot);
+    return rc;
+}
+
+/* Hash the source into digest, writing it to dst unless dst < 0. */
+static int hash_and_copy(int algorithm, const source *src, int dst,
+                         uint8_t *digest, uint64_t *total, int *os_errno) {
+    seamless_hasher *h = NULL;
+    int rc = seamless_hasher_new(algorithm, &h);
+    if (rc != SEAMLESS_OK) {
+        return rc;
+    }
+    *total = 0;
+    uint64_t expected = src->data != NULL ? src->len : 0;
+    if (src->data == NULL) {
+        struct stat st;
+        if (fstat(src->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            expected = (uint64_t)st.st_size;
+        }
+    }
+    rc = -1;
+    if (dst >= 0 && expected >= THREADED_MIN && seamless_cpu_count() > 1) {
+        rc = copy_threaded(src, dst, h, total, os_errno);
+    }
+    if (rc == -1) { /* small input, one core, or no thread */
+        *total = 0;
+        rc = copy_sequential(src, dst, h, total, os_errno);
+    }
+    if (rc == SEAMLESS_OK) {
+        rc = seamless_hasher_digest(h, digest);
+    }
+    seamless_hasher_free(h);
+    return rc;
+}
+
+/* ---- publishing ------------------------------------------------------- */
+
+/* 1 if rel names a regular file of the given size, 0 if absent or wrong. */
+static int present(int rootfd, const char *rel, uint64_t size) {
+    struct stat st;
+    if (fstatat(rootfd, rel, &st, 0) != 0) {
+        return 0;
+    }
+    return S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
+}
+
+/* Temporary names: <prefix><counter>-<nanoseconds>. The prefix (host and
+ * pid, from the caller) tells a later clean-up whose file it is; the
+ * counter and clock make names unique within the process. */
+static int make_temp(int rootfd, const char *tmp_prefix, unsigned mode,
+                     char *name, int *os_errno) {
+    static atomic_ulong counter = 0;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        unsigned long n = atomic_fetch_add(&counter, 1);
+        snprintf(name, NAME_MAX_LEN, ".tmp/%s%lu-%ld%09ld", tmp_prefix, n,
+                 (long)ts.tv_sec, (long)ts.tv_nsec);
+        /* Created with its final (read-only) mode: the open descriptor may
+         * still write, and no chmod is needed before publishing. */
+        int fd = openat(rootfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                        (mode_t)mode);
+        if (fd >= 0) {
+            return fd;
+        }
+        if (errno != EEXIST) {
+            *os_errno = errno;
+            return -1;
+        }
+    }
+    *os_errno = EEXIST;
+    return -1;
+}
+
+/* rename(2) that fails with EEXIST instead of replacing, where the kernel
+ * and file system support it; 1 if unsupported (the caller then checks). */
+static int rename_noreplace(int rootfd, const char *from, const char *to) {
+#if defined(__linux__) && defined(RENAME_NOREPLACE)
+    if (renameat2(rootfd, from, rootfd, to, RENAME_NOREPLACE) == 0) {
+        return 0;
+    }
+    return (errno == EINVAL || errno == ENOSYS) ? 1 : -1;
+#else
+    (void)rootfd;
+    (void)from;
+    (void)to;
+    return 1;
+#endif
+}
+
+/* Publish the temp file at rel. A regular file of the same size already
+ * there is kept (a concurrent writer, or an earlier put, stored the same
+ * bytes); anything else at rel is replaced atomically. */
+static int move_into_place(int rootfd, const char *tmp, const char *rel,
+                           uint64_t size, int *outcome) {
+    int rc = rename_noreplace(rootfd, tmp, rel);
+    if (rc == 0) {
+        *outcome = SEAMLESS_PUT_CREATED;
+        return 0;
+    }
+    if (rc < 0 && errno != EEXIST) {
+        return -1;
+    }
+    struct stat st;
+    bool exists = fstatat(rootfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size) {
+        *outcome = SEAMLESS_PUT_EXISTED;
+        unlinkat(rootfd, tmp, 0);
+        return 0;
+    }
+    *outcome = exists ? SEAMLESS_PUT_REPLACED : SEAMLESS_PUT_CREATED;
+    return renameat(rootfd, tmp, rootfd, rel);
+}
+
+/* Move the finished temp file into place and make that durable if asked.
+ * The shard folder is created only when the rename finds it missing. */
+static int publish(int rootfd, const seamless_store_config *cfg,
+                   const char *tmp, const char *rel, uint64_t size,
+                   int *outcome, int *os_errno) {
+    int rc = move_into_place(rootfd, tmp, rel, size, outcome);
+    if (rc != 0 && errno == ENOENT && cfg->layout == SEAMLESS_LAYOUT_PREFIX) {
+        int made = ensure_shard(rootfd, cfg, rel, os_errno);
+        if (made != SEAMLESS_OK) {
+            return made;
+        }
+        rc = move_into_place(rootfd, tmp, rel, size, outcome);
+    }
+    if (rc != 0) {
+        *os_errno = errno;
+        return SEAMLESS_ERR_OS;
+    }
+    if (*outcome != SEAMLESS_PUT_EXISTED && (cfg->sync & SEAMLESS_SYNC_DIR)) {
+        char dir[3] = {rel[0], rel[1], 0};
+        const char *d = cfg->layout == SEAMLESS_LAYOUT_PREFIX ? dir : ".";
+        if (fsync_dir_at(rootfd, d) != 0) {
+            *os_errno = errno;
+            return SEAMLESS_ERR_OS;
+        }
+    }
+    return SEAMLESS_OK;
+}
+
+/* The root folder's descriptor: the caller's (cfg->root_fd) when it keeps
+ * one open, else a new one that release_root() closes. */
+static int open_root(const seamless_store_config *cfg, int *os_errno) {
+    if (cfg->root_fd >= 0) {
+        return cfg->root_fd;
+    }
+    int fd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        *os_errno = errno;
+    }
+    return fd;
+}
+
+static void release_root(const seamless_store_config *cfg, int fd) {
+    if (fd >= 0 && fd != cfg->root_fd) {
+        close(fd);
+    }
+}
+
+static int put_source(const seamless_store_config *cfg, const source *src,
+                      const uint8_t *expected, uint8_t *digest, uint64_t *size,
+                      int *outcome, int *os_errno) {
+    if (cfg == NULL || cfg->root == NULL || cfg->tmp_prefix == NULL ||
+        digest == NULL || size == NULL || outcome == NULL ||
+        os_errno == NULL) {
+        return SEAMLESS_ERR_ARGUMENT;
+    }
+    *os_errno = 0;
+    int rootfd = open_root(cfg, os_errno);
+    if (rootfd < 0) {
+        return SEAMLESS_ERR_OS;
+    }
+    char rel[NAME_MAX_LEN];
+    int rc = SEAMLESS_OK;
+    if (expected != NULL) {
+        /* Already stored: only check that the caller's bytes are right. */
+        relative_path(cfg->layout, expected, rel);
+        uint64_t known = src->data != NULL ? src->len : 0;
+        struct stat st;
+        if (src->data == NULL && fstat(src->fd, &st) == 0) {
+            known = (uint64_t)st.st_size;
+        }
+        if (present(rootfd, rel, known)) {
+            rc = hash_and_copy(cfg->algorithm, src, -1, digest, size, os_errno);
+            if (rc == SEAMLESS_OK) {
+                rc = memcmp(digest, expected, SEAMLESS_DIGEST_SIZE)
+                         ? SEAMLESS_ERR_MISMATCH
+                         : SEAMLESS_OK;
+                *outcome = SEAMLESS_PUT_EXISTED;
+            }
+            release_root(cfg, rootfd);
+            return rc;
+        }
+    }
+    char tmp[NAME_MAX_LEN];
+    int fd = make_temp(rootfd, cfg->tmp_prefix, cfg->file_mode, tmp, os_errno);
+    if (fd < 0) {
+        release_root(cfg, rootfd);
+        return SEAMLESS_ERR_OS;
+    }
+    rc = hash_and_copy(cfg->algorithm, src, fd, digest, size, os_errno);
+    if (rc == SEAMLESS_OK && expected != NULL &&
+        memcmp(digest, expected, SEAMLESS_DIGEST_SIZE) != 0) {
+        rc = SEAMLESS_ERR_MISMATCH;
+    }
+    if (rc == SEAMLESS_OK && (cfg->sync & SEAMLESS_SYNC_DATA) && fsync(fd) != 0) {
+        *os_errno = errno;
+        rc = SEAMLESS_ERR_OS;
+    }
+    if (close(fd) != 0 && rc == SEAMLESS_OK) {
+        *os_errno = errno;
+        rc = SEAMLESS_ERR_OS;
+    }
+    if (rc == SEAMLESS_OK) {
+        relative_path(cfg->layout, digest, rel);
+        rc = publish(rootfd, cfg, tmp, rel, *size, outcome, os_errno);
+    }
+    if (rc != SEAMLESS_OK) {
+        unlinkat(rootfd, tmp, 0); /* never a final path */
+    }
+    release_root(cfg, rootfd);
+    return rc;
+}
+
+int seamless_store_put(const seamless_store_config *cfg, const uint8_t *data,
+                       size_t len, int stable, const uint8_t *expected,
+                       uint8_t *digest, uint64_t *size, int *outcome,
+                       int *os_errno) {
+    static const uint8_t empty[1] = {0};
+    if (data == NULL && len) {
+        return SEAMLESS_ERR_ARGUMENT;
+    }
+    source src = {data ? data : empty, len, -1, stable != 0};
+    return put_source(cfg, &src, expected, digest, size, outcome, os_errno);
+}
+
+int seamless_store_put_file(const seamless_store_config *cfg, const char *path,
+                            const uint8_t *expected, uint8_t *digest,
+                            uint64_t *size, int *outcome, int *os_errno) {
+    if (path == NULL || os_errno == NULL) {
+        return SEAMLESS_ERR_ARGUMENT;
+    }
+    uint64_t ignored;
+    *os_errno = 0;
+    int fd = seamless_open_for_read(path, &ignored, os_errno);
+    if (fd < 0) {
+        return SEAMLESS_ERR_OS;
+    }
+    source src = {NULL, 0, fd, true};
+    int rc = put_source(cfg, &src, expected, digest, size, outcome, os_errno);
+    close(fd);
+    return rc;
+}
+
+typedef struct {
+    const seamless_store_config *cfg;
+    int rootfd;
+    const uint8_t *digests;
+    size_t count;
+    int64_t *sizes;
+    atomic_size_t next;
+} stat_job;
+
+#define STAT_RUN 256
+
+static void stat_worker(void *shared) {
+    stat_job *job = shared;
+    for (;;) {
+        size_t lo = atomic_fetch_add(&job->next, STAT_RUN);
+        if (lo >= job->count) {
+            return;
+        }
+        size_t hi = lo + STAT_RUN < job->count ? lo + STAT_RUN : job->count;
+        for (size_t i = lo; i < hi; i++) {
+            char rel[NAME_MAX_LEN];
+            struct stat st;
+            relative_path(job->cfg->layout,
+                          job->digests + i * SEAMLESS_DIGEST_SIZE, rel);
+            bool found = job->rootfd >= 0 &&
+                         fstatat(job->rootfd, rel, &st, 0) == 0 &&
+                         S_ISREG(st.st_mode);
+            job->sizes[i] = found ? (int64_t)st.st_size : -1;
+        }
+    }
+}
+
+int seamless_store_stat(const seamless_store_config *cfg,
+                        const uint8_t *digests, size_t count, int64_t *sizes) {
+    if (cfg == NULL || cfg->root == NULL ||
+        (count && (digests == NULL || sizes == NULL))) {
+        return SEAMLESS_ERR_ARGUMENT;
+    }
+    int err = 0;
+    stat_job job = {cfg, open_root(cfg, &err), digests, count, sizes, 0};
+    atomic_init(&job.next, 0);
+    /* A stat is a system call of a microsecond or two: threads pay off
+     * from a few thousand on. */
+    int nthreads = count >= 4 * STAT_RUN ? seamless_cpu_count() : 1;
+    seamless_parallel_run(stat_worker, &job, nthreads);
+    release_root(cfg, job.rootfd);
+    return SEAMLESS_OK;
+}
+
+int seamless_store_sync(const char *root, int *os_errno) {
+    if (root == NULL || os_errno == NULL) {
+        return SEAMLESS_ERR_ARGUMENT;
+    }
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        *os_errno = errno;
+        return SEAMLESS_ERR_OS;
+    }
+#ifdef __linux__
+    int rc = syncfs(fd);
+#else
+    sync();
+    int rc = 0;
+#endif
+    if (rc != 0) {
+        *os_errno = errno;
+    }
+    close(fd);
+    return rc == 0 ? SEAMLESS_OK : SEAMLESS_ERR_OS;
+}

@@ -1,0 +1,117 @@
+"""SQLite connections of a ResultDB: one per thread, WAL, short transactions.
+
+Many processes may use one database file at once (a server and in-process
+clients). Every connection therefore has a busy timeout, and every write is
+a short ``BEGIN IMMEDIATE`` transaction: it takes the write lock up front, so
+two writers queue instead of failing on a lock upgrade, and no update is
+lost. Reads run in autocommit mode (each statement sees a consistent
+snapshot); batched reads run in one read transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from typing import Callable, Iterator, Literal
+
+Synchronous = Literal["NORMAL", "FULL"]
+
+
+class Connections:
+    """Per-thread connections to one database file."""
+
+    def __init__(self, path: str, *, readonly: bool, synchronous: Synchronous, timeout: float):
+        self.path = path
+        self.readonly = readonly
+        self.synchronous = synchronous
+        self.timeout = timeout
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.readonly:
+            uri = f"file:{os.path.abspath(self.path)}?mode=ro"
+            con = sqlite3.connect(uri, uri=True, timeout=self.timeout, isolation_level=None,
+                                  check_same_thread=False)
+        else:
+            con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
+                                  check_same_thread=False)
+            self._retry_while_locked(lambda: con.execute("PRAGMA journal_mode=WAL"))
+        con.execute(f"PRAGMA synchronous={self.synchronous}")
+        con.execute("PRAGMA cache_size=-64000")
+        # Reads through a memory map, and checkpoints (each with an fsync)
+        # every 10,000 pages of WAL instead of 1,000: a third more commits/s.
+        con.execute("PRAGMA mmap_size=268435456")
+        con.execute("PRAGMA wal_autocheckpoint=10000")
+        return con
+
+    def _retry_while_locked(self, action: "Callable[[], object]") -> None:
+        """Run action, retrying while another process holds the lock.
+
+        SQLite's busy handler does not cover every case (switching a new
+        file to WAL while another process does the same returns "database
+        is locked" at once), so this waits up to the timeout itself.
+        """
+        deadline = time.monotonic() + self.timeout
+        delay = 0.001
+        while True:
+            try:
+                action()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+
+    def get(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            if self._closed:
+                raise sqlite3.ProgrammingError(f"database {self.path!r} is closed")
+            con = self._connect()
+            self._local.con = con
+            with self._lock:
+                self._all.append(con)
+        return con
+
+    def begin_immediate(self, con: sqlite3.Connection) -> None:
+        """Start a write transaction, waiting for other writers."""
+        self._retry_while_locked(lambda: con.execute("BEGIN IMMEDIATE"))
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: committed on success, rolled back on error."""
+        con = self.get()
+        self.begin_immediate(con)
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction (one consistent snapshot for several queries)."""
+        con = self.get()
+        con.execute("BEGIN")
+        try:
+            yield con
+        finally:
+            con.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close every connection (of every thread)."""
+        with self._lock:
+            self._closed = True
+            for con in self._all:
+                con.close()
+            self._all.clear()
+        self._local = threading.local()

@@ -1,0 +1,268 @@
+"""BufferStore: writes, reads, batches, layouts, durability modes, integrity."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seamless import CacheMissError, Checksum
+from seamless.exceptions import ChecksumMismatchError, InvalidChecksumError
+from seamless.hashserver import BufferStore, LayoutError, ReadOnlyStoreError
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(params=["prefix", "flat"])
+def layout(request):
+    return request.param
+
+
+@pytest.fixture(params=["fsync", "batch", "none"])
+def durability(request):
+    return request.param
+
+
+@pytest.fixture
+def store(tmp_path, layout, durability):
+    with BufferStore(tmp_path / "buffers", layout, durability=durability) as s:
+        yield s
+
+
+class TestWriteAndRead:
+    def test_round_trip(self, store):
+        """put returns the checksum; get, open, has and lengths agree."""
+        cs = store.put(b"hello")
+        assert cs.hex() == sha(b"hello")
+        assert store.get(cs) == b"hello" == store.get(cs.hex(), verify=True)
+        with store.open(cs) as f:
+            assert f.read() == b"hello"
+        assert store.has([cs, "00" * 32]) == [True, False] and store.has(cs) is True
+        assert store.lengths([cs, "00" * 32]) == [5, None] and cs in store
+
+    def test_empty_buffer(self, store):
+        """Zero-length buffers are stored, and have length 0 (not None)."""
+        cs = store.put(b"")
+        assert store.get(cs) == b"" and store.lengths([cs]) == [0]
+
+    def test_bytes_like_inputs(self, store):
+        """bytearray, memoryview and numpy arrays are stored as their bytes."""
+        arr = np.arange(1000, dtype=np.int32)
+        assert store.put(arr).hex() == sha(arr.tobytes())
+        assert store.put(memoryview(b"mv")).hex() == sha(b"mv")
+        assert store.put(bytearray(b"ba")).hex() == sha(b"ba")
+        assert store.get(store.put(arr)) == arr.tobytes()
+
+    def test_write_reports_creation(self, store):
+        """write() says whether a file was created or already there."""
+        first, second = store.write(b"x"), store.write(b"x")
+        assert first.created and not second.created and first.checksum == second.checksum
+
+    def test_expected_checksum(self, store):
+        """A wrong expected checksum is refused and nothing is stored."""
+        with pytest.raises(ChecksumMismatchError, match=sha(b"abc")):
+            store.put(b"abc", "ab" * 32)
+        assert not store.has(["ab" * 32])[0] and not store.has([sha(b"abc")])[0]
+        assert store.put(b"abc", sha(b"abc")).hex() == sha(b"abc")
+        with pytest.raises(ChecksumMismatchError):  # existing buffer, wrong data
+            store.put(b"abd", sha(b"abc"))
+
+    def test_large_buffer_and_file(self, store, tmp_path):
+        """Buffers above the threaded-copy threshold, from memory and files."""
+        data = os.urandom(9 << 20)
+        cs = store.put(bytearray(data))
+        assert cs.hex() == sha(data) and store.get(cs) == data
+        source = tmp_path / "source.bin"
+        source.write_bytes(data + b"!")
+        cs2 = store.put_file(source)
+        assert cs2.hex() == sha(data + b"!") and store.lengths([cs2]) == [len(data) + 1]
+
+    def test_put_many(self, store):
+        """put_many stores a group (with one sync) and returns checksums in order."""
+        buffers = [os.urandom(100) for _ in range(50)]
+        assert [c.hex() for c in store.put_many(buffers)] == [sha(b) for b in buffers]
+        assert all(store.has(buffers and [sha(b) for b in buffers]))
+
+    def test_delete_and_iterate(self, store):
+        """Iteration lists stored checksums; delete removes one."""
+        checksums = {store.put(bytes([i])) for i in range(20)}
+        assert set(store) == checksums
+        victim = checksums.pop()
+        assert store.delete(victim) and not store.delete(victim)
+        assert set(store) == checksums
+
+    def test_missing(self, store):
+        """Reading an absent buffer is a CacheMissError."""
+        with pytest.raises(CacheMissError):
+            store.get("12" * 32)
+        assert store.get_path("12" * 32) is None
+
+
+class TestValidation:
+    @pytest.mark.parametrize("bad", ["../../etc/passwd", "ab" * 31, "zz" * 32, "", 5, None])
+    def test_bad_checksums_rejected_before_the_file_system(self, tmp_path, bad):
+        """Path-like or malformed checksums never reach a path."""
+        store = BufferStore(tmp_path / "b")
+        before = sorted(os.listdir(tmp_path / "b"))
+        calls = [store.get, store.has, store.lengths, store.delete]
+        if bad is not None:  # put(data, None) means "compute the checksum"
+            calls.append(lambda c: store.put(b"x", c))
+        for call in calls:
+            with pytest.raises((InvalidChecksumError, TypeError)):
+                call(bad)
+        assert sorted(os.listdir(tmp_path / "b")) == before
+
+    def test_read_only(self, tmp_path):
+        """A read-only store refuses writes and creates nothing."""
+        BufferStore(tmp_path / "b").put(b"x")
+        ro = BufferStore(tmp_path / "b", writable=False)
+        assert ro.get(sha(b"x")) == b"x"
+        with pytest.raises(ReadOnlyStoreError):
+            ro.put(b"y")
+        with pytest.raises(FileNotFoundError):
+            BufferStore(tmp_path / "missing", writable=False)
+
+    def test_layout_marker(self, tmp_path):
+        """A prefix store writes the marker; opening it as flat is refused."""
+        BufferStore(tmp_path / "p", "prefix")
+        assert (tmp_path / "p" / ".HASHSERVER_PREFIX").read_bytes() == b"1\n"
+        with pytest.raises(LayoutError, match="prefix"):
+            BufferStore(tmp_path / "p", "flat")
+        with pytest.raises(NotADirectoryError):
+            (tmp_path / "file").write_bytes(b"")
+            BufferStore(tmp_path / "file")
+
+    def test_bad_options(self, tmp_path):
+        """Unknown layouts, algorithms and durabilities are refused."""
+        for kwargs in ({"layout": "tree"}, {"hash_algorithm": "md5"}, {"durability": "maybe"}):
+            with pytest.raises(ValueError):
+                BufferStore(tmp_path / "x", **kwargs)
+
+
+class TestFolders:
+    def test_reference_layout_on_disk(self, tmp_path):
+        """Files are where the reference hashserver looks: ab/abcd... or flat."""
+        prefix = BufferStore(tmp_path / "p", "prefix")
+        cs = prefix.put(b"hello").hex()
+        assert (tmp_path / "p" / cs[:2] / cs).read_bytes() == b"hello"
+        flat = BufferStore(tmp_path / "f", "flat")
+        flat.put(b"hello")
+        assert (tmp_path / "f" / cs).read_bytes() == b"hello"
+        assert oct((tmp_path / "f" / cs).stat().st_mode & 0o777) == "0o444"
+
+    def test_compressed_forms_and_sidecars(self, tmp_path):
+        """.gz forms written by others are read, verified and measured."""
+        store = BufferStore(tmp_path / "b")
+        cs = sha(b"hello\n")
+        (tmp_path / "b" / cs[:2]).mkdir()
+        (tmp_path / "b" / cs[:2] / f"{cs}.gz").write_bytes(gzip.compress(b"hello\n"))
+        assert store.has([cs]) == [True] and store.get(cs) == b"hello\n"
+        assert store.lengths([cs]) == [6]
+        (tmp_path / "b" / cs[:2] / f"{cs}.BUFFERLENGTH").write_text("6")
+        assert store.lengths([cs]) == [6] and Checksum(cs) in set(store)
+        bad = sha(b"other")
+        (tmp_path / "b" / bad[:2]).mkdir()
+        (tmp_path / "b" / bad[:2] / f"{bad}.gz").write_bytes(gzip.compress(b"not other"))
+        with pytest.raises(ChecksumMismatchError):
+            store.get(bad)
+
+    def test_extra_dirs(self, tmp_path):
+        """Extra folders are searched in their own layouts, read-only."""
+        BufferStore(tmp_path / "flat-extra", "flat").put(b"in flat")
+        BufferStore(tmp_path / "prefix-extra", "prefix").put(b"in prefix")
+        store = BufferStore(tmp_path / "main", extra_dirs=[tmp_path / "flat-extra", tmp_path / "prefix-extra"])
+        assert store.get(sha(b"in flat")) == b"in flat" and store.get(sha(b"in prefix")) == b"in prefix"
+        assert store.has([sha(b"in flat"), sha(b"in prefix")]) == [True, True]
+        assert store.lengths([sha(b"in prefix")]) == [9]
+        assert set(store) == set()  # iteration is of the folder itself
+
+    def test_import_export(self, tmp_path):
+        """Buffers move between folders of either layout, verified."""
+        flat = BufferStore(tmp_path / "flat", "flat")
+        checksums = {flat.put(os.urandom(64)) for _ in range(10)}
+        target = BufferStore(tmp_path / "prefix")
+        assert target.import_folder(tmp_path / "flat") == 10
+        assert target.import_folder(tmp_path / "flat") == 0
+        assert target.export_folder(tmp_path / "exported", layout="flat") == 10
+        assert set(BufferStore(tmp_path / "exported", "flat")) == checksums
+
+
+class TestIntegrity:
+    def test_verify_and_quarantine(self, tmp_path):
+        """verify() finds files whose content does not match their name and
+        moves them to .quarantine; good files are untouched."""
+        store = BufferStore(tmp_path / "b")
+        good = store.put(b"good")
+        bad = store.put(b"bad")
+        path = store.get_path(bad)
+        os.chmod(path, 0o644)
+        with open(path, "wb") as f:
+            f.write(b"evil")
+        report = store.verify()
+        assert report.checked == 2 and report.corrupt == [path] and not report.ok
+        assert not os.path.exists(path) and len(report.quarantined) == 1
+        assert store.has([good, bad]) == [True, False]
+        assert store.verify().ok
+
+    def test_stats(self, tmp_path):
+        """stats() counts files and bytes, per shard."""
+        store = BufferStore(tmp_path / "b")
+        for i in range(10):
+            store.put(bytes(i))
+        stats = store.stats()
+        assert stats.count == 10 and stats.bytes == sum(range(10))
+        assert sum(c for c, _ in stats.shards.values()) == 10
+
+    def test_leftover_temp_files_are_cleaned(self, tmp_path):
+        """Temp files of dead processes on this host go; live ones stay."""
+        store = BufferStore(tmp_path / "b")
+        tmp_dir = tmp_path / "b" / ".tmp"
+        dead = tmp_dir / "999999999@{}@1-1".format(os.uname().nodename.replace("@", "_"))
+        alive = tmp_dir / f"{os.getpid()}@{os.uname().nodename.replace('@', '_')}@1-1"
+        dead.write_bytes(b"partial")
+        alive.write_bytes(b"in progress")
+        BufferStore(tmp_path / "b")
+        assert not dead.exists() and alive.exists()
+        del store
+
+
+class TestConcurrency:
+    def test_threads_same_and_different_buffers(self, tmp_path):
+        """Many threads writing the same and different buffers all succeed."""
+        store = BufferStore(tmp_path / "b", durability="none")
+        payloads = [os.urandom(2000) for _ in range(20)]
+        errors = []
+
+        def work(i):
+            try:
+                for j in range(50):
+                    store.put(payloads[(i + j) % len(payloads)])
+                    store.put(bytes([i]) * (j + 1))
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        assert store.verify().ok and all(store.has([sha(p) for p in payloads]))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.binary(max_size=3000), max_size=10))
+def test_put_get_round_trip_property(tmp_path_factory, buffers):
+    """Any bytes put can be read back unchanged, under their SHA-256."""
+    store = BufferStore(tmp_path_factory.mktemp("prop"), durability="none")
+    for data in buffers:
+        cs = store.put(data)
+        assert cs.hex() == sha(data) and store.get(cs) == data

@@ -1,0 +1,76 @@
+"""The store-write functions of both backends give the same files, results
+and errors."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from seamless._native import _args
+from seamless.exceptions import ChecksumMismatchError
+from support import BACKEND_MODULES
+
+
+@pytest.fixture
+def config(tmp_path, backend):
+    root = tmp_path / "store"
+    (root / ".tmp").mkdir(parents=True)
+    return _args.StoreConfig(str(root), "1@test@", "prefix")
+
+
+def test_outcomes_and_layout(backend, config):
+    """Created, then existed; the file is at ab/abcd... and read-only."""
+    digest, size, outcome = backend.store_put(config, b"hello")
+    assert digest == hashlib.sha256(b"hello").digest() and size == 5
+    assert outcome == _args.PUT_CREATED
+    assert backend.store_put(config, bytearray(b"hello"))[2] == _args.PUT_EXISTED
+    path = os.path.join(config.root, digest.hex()[:2], digest.hex())
+    assert open(path, "rb").read() == b"hello"
+    assert os.stat(path).st_mode & 0o777 == 0o444
+    assert os.listdir(os.path.join(config.root, ".tmp")) == []
+    assert backend.store_stat(config, digest + bytes(32)) == [5, -1]
+
+
+def test_replaces_a_truncated_file(backend, config):
+    """A file of the wrong size at the final path is replaced atomically."""
+    digest = hashlib.sha256(b"complete").digest()
+    shard = os.path.join(config.root, digest.hex()[:2])
+    os.makedirs(shard, exist_ok=True)
+    with open(os.path.join(shard, digest.hex()), "wb") as f:
+        f.write(b"comp")
+    assert backend.store_put(config, b"complete")[2] == _args.PUT_REPLACED
+
+
+def test_mismatch_is_the_same_error(config):
+    """Both backends name expected and actual checksums alike."""
+    messages = set()
+    for backend in BACKEND_MODULES:
+        with pytest.raises(ChecksumMismatchError) as info:
+            backend.store_put(config, b"data", b"\x01" * 32)
+        messages.add(str(info.value))
+    assert len(messages) == 1 and hashlib.sha256(b"data").hexdigest() in messages.pop()
+
+
+def test_put_file_and_its_errors(backend, config, tmp_path):
+    """Files stream in; a missing source or a directory raise as open() would."""
+    source = tmp_path / "src"
+    source.write_bytes(b"x" * 100_000)
+    assert backend.store_put_file(config, source)[0] == hashlib.sha256(b"x" * 100_000).digest()
+    with pytest.raises(FileNotFoundError):
+        backend.store_put_file(config, tmp_path / "missing")
+    with pytest.raises(IsADirectoryError):
+        backend.store_put_file(config, tmp_path)
+
+
+def test_store_folder_missing(backend, tmp_path):
+    """A store whose folder vanished reports an OSError naming it."""
+    config = _args.StoreConfig(str(tmp_path / "gone"), "1@test@", "flat")
+    with pytest.raises(FileNotFoundError, match="gone"):
+        backend.store_put(config, b"x")
+
+
+def test_sync(backend, config):
+    """store_sync flushes the file system without error."""
+    backend.store_sync(config.root)
