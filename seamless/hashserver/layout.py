@@ -48,8 +48,15 @@ def relative_path(checksum: Checksum, layout: Layout) -> str:
 
 
 def detect_layout(directory: str) -> Layout:
-    """The layout of an existing folder: prefix if it has the marker."""
-    return "prefix" if os.path.exists(os.path.join(directory, MARKER)) else "flat"
+    """The layout of a folder: prefix if it has the marker, flat if it has
+    content but no marker, prefix (the default) if it is new or empty."""
+    if os.path.exists(os.path.join(directory, MARKER)):
+        return "prefix"
+    try:
+        has_content = any(not name.startswith(".") for name in os.listdir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        has_content = False
+    return "flat" if has_content else "prefix"
 
 
 def check_layout(directory: str, layout: Layout) -> None:
@@ -60,7 +67,7 @@ def check_layout(directory: str, layout: Layout) -> None:
     """
     if layout not in LAYOUTS:
         raise LayoutError(f"layout must be 'prefix' or 'flat', not {layout!r}")
-    if layout == "flat" and detect_layout(directory) == "prefix":
+    if layout == "flat" and os.path.exists(os.path.join(directory, MARKER)):
         raise LayoutError(
             f"{directory!r} is a prefix-layout buffer folder (it has {MARKER}); "
             "open it with layout='prefix'"

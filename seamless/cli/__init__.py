@@ -1,0 +1,1 @@
+"""Command-line tools. Each is ``main(argv=None) -> int`` (see common.run)."""

@@ -1,0 +1,70 @@
+"""What every command-line tool shares: error reporting and progress lines."""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from typing import Callable, TextIO
+
+from .. import errormap
+
+
+def run(body: Callable[[], int], *, debug: bool = False, stream: TextIO | None = None) -> int:
+    """Run a tool's body; turn expected errors into ``error: <message>`` and
+    the exit code of seamless.errormap (tracebacks only for the unexpected,
+    or with debug)."""
+    err = stream or sys.stderr
+    try:
+        return body()
+    except KeyboardInterrupt:
+        err.write("interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. "| head"): stop quietly, as cat does.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return errormap.EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - this is the tool's last line
+        if debug or not errormap.is_expected(exc):
+            traceback.print_exc(file=err)
+        else:
+            err.write(f"error: {exc}\n")
+        return errormap.exit_code(exc)
+
+
+class Progress:
+    """A one-line progress report, redrawn at most every 0.2 s, shown only on
+    a terminal (quiet in pipes and CI) and never with quiet=True."""
+
+    def __init__(self, label: str, *, quiet: bool = False, stream: TextIO | None = None):
+        self.stream = stream or sys.stderr
+        self.enabled = not quiet and self.stream.isatty()
+        self.label = label
+        self._last = 0.0
+        self._shown = False
+
+    def update(self, text: str, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if force or now - self._last >= 0.2:
+            self.stream.write(f"\r{self.label}: {text}\x1b[K")
+            self.stream.flush()
+            self._last = now
+            self._shown = True
+
+    def done(self) -> None:
+        if self._shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def human_bytes(n: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
