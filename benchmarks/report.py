@@ -1,173 +1,49 @@
-"""One-shot performance report of the checksum layer: MB/s and ratios.
+"""One-shot performance report: MB/s, rates and ratios, with PASS/MISS
+against the targets.
 
 Every comparison is measured in the same run, alternating the contenders,
 and reported as the median of several repetitions, because shared machines
 drift by tens of percent between runs. Run it from the repository root::
 
-    python benchmarks/report.py            # full sizes (1 GiB files)
-    python benchmarks/report.py --quick    # small sizes, a smoke test
+    python benchmarks/report.py                 # every section, full sizes
+    python benchmarks/report.py storage         # one section: checksum, storage
+    python benchmarks/report.py --quick         # small sizes, a smoke test
 
-Each line that has a target prints PASS or MISS against it (the targets of
-the foundation issue; see docs/PERFORMANCE.md).
+See docs/PERFORMANCE.md for the targets and the last measured figures.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
-import random
-import statistics
 import sys
-import tempfile
-import time
-from typing import Callable
 
-from seamless import _native
-from seamless.checksum.calculate_checksum import calculate_checksums
-from seamless.checksum.fingerprint import FileChecksumCache
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-MiB = 1 << 20
+import report_checksum  # noqa: E402
+import report_storage  # noqa: E402
+from benchmarks_support import Report  # noqa: E402
+from seamless import _native  # noqa: E402
 
-
-def median_time(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def paired(a: Callable[[], object], b: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Median times of a and b, measured alternately (a, b, a, b, ...)."""
-    ta, tb = [], []
-    for _ in range(repeat):
-        ta.append(median_time(a, 1))
-        tb.append(median_time(b, 1))
-    return statistics.median(ta), statistics.median(tb)
-
-
-class Report:
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, str, str, str]] = []
-
-    def add(self, what: str, figure: str, ratio: float | None = None,
-            target: float | None = None, lower_is_better: bool = False) -> None:
-        verdict = ""
-        if ratio is not None and target is not None:
-            ok = ratio <= target if lower_is_better else ratio >= target
-            sign = "<=" if lower_is_better else ">="
-            verdict = f"{'PASS' if ok else 'MISS'} ({sign} {target})"
-        self.rows.append((what, figure, "" if ratio is None else f"{ratio:.2f}x", verdict))
-        print(f"{what:<58} {figure:>26} {self.rows[-1][2]:>8}  {verdict}", flush=True)
-
-
-def hashlib_loop_file(path: str) -> bytes:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(64 * 1024)
-            if not block:
-                return h.digest()
-            h.update(block)
-
-
-def random_bytes(size: int, seed: int = 1) -> bytes:
-    """size deterministic pseudo-random bytes (a 4 MiB block repeated)."""
-    block = random.Random(seed).randbytes(4 * MiB)
-    return (block * (size // len(block) + 1))[:size]
-
-
-def make_file(path: str, size: int) -> None:
-    block = random_bytes(4 * MiB)
-    with open(path, "wb") as f:
-        for _ in range(size // len(block)):
-            f.write(block)
-        f.write(block[: size % len(block)])
+SECTIONS = {"checksum": report_checksum.run, "storage": report_storage.run}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sections", nargs="*", choices=[[], *SECTIONS], default=[],
+                        help="sections to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     parser.add_argument("--repeat", type=int, default=5, help="repetitions per figure (median)")
-    parser.add_argument("--dir", default=None, help="folder for the temporary files")
+    parser.add_argument("--dir", default=None, help="folder for the temporary files (default: the system's)")
     args = parser.parse_args(argv)
-    quick = args.quick
-    repeat = 2 if quick else args.repeat
-    mem_size = (16 if quick else 256) * MiB
-    file_size = (32 if quick else 1024) * MiB
-    nbuf = 10_000 if quick else 100_000
-
     print(f"backend={_native.backend} kernel={_native.sha256_kernel()} "
           f"cpus={_native.cpu_count()} python={sys.version.split()[0]}")
     if _native.backend != "native":
         print("note: the native core is not active; figures are for the fallback")
     report = Report()
-    rng = random.Random(0)
-
-    data = random_bytes(mem_size)
-    t_native, t_hashlib = paired(lambda: _native.hash(data), lambda: hashlib.sha256(data).digest(), repeat)
-    report.add(f"SHA-256 one stream, {mem_size // MiB} MiB: native vs hashlib",
-               f"{mem_size / t_native / 1e6:.0f} vs {mem_size / t_hashlib / 1e6:.0f} MB/s",
-               t_hashlib / t_native, 0.95)
-    t_sha3, t_sha3_lib = paired(lambda: _native.hash(data, "sha3-256"),
-                                lambda: hashlib.sha3_256(data).digest(), repeat)
-    report.add("SHA3-256 one stream: native vs hashlib",
-               f"{mem_size / t_sha3 / 1e6:.0f} vs {mem_size / t_sha3_lib / 1e6:.0f} MB/s",
-               t_sha3_lib / t_sha3)
-    try:
-        import blake3
-
-        t_b3 = median_time(lambda: blake3.blake3(data, max_threads=blake3.blake3.AUTO).digest(), repeat)
-        report.add("BLAKE3 (all threads) vs SHA-256 native", f"{mem_size / t_b3 / 1e6:.0f} MB/s",
-                   t_native / t_b3)
-    except ImportError:  # pragma: no cover
-        pass
-
-    buffers = [rng.randbytes(1024) for _ in range(nbuf)]
-    t_batch, t_loop = paired(lambda: _native.hash_batch(buffers),
-                             lambda: [hashlib.sha256(b).digest() for b in buffers], repeat)
-    report.add(f"{nbuf} x 1 KiB, digests: batch vs hashlib loop",
-               f"{t_batch * 1e3:.1f} vs {t_loop * 1e3:.1f} ms", t_loop / t_batch, 3.0)
-    t_hex, t_hexloop = paired(lambda: calculate_checksums(buffers),
-                              lambda: [hashlib.sha256(b).hexdigest() for b in buffers], repeat)
-    report.add(f"{nbuf} x 1 KiB, hex: calculate_checksums vs hexdigest loop",
-               f"{t_hex * 1e3:.1f} vs {t_hexloop * 1e3:.1f} ms", t_hexloop / t_hex, 3.0)
-    t_one, t_two = paired(lambda: _native.hash_batch(buffers, threads=1),
-                          lambda: _native.hash_batch(buffers, threads=2), repeat)
-    report.add("batch on 2 threads vs 1 thread", f"{t_two * 1e3:.1f} vs {t_one * 1e3:.1f} ms",
-               t_one / t_two, 1.7)
-
-    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        big = os.path.join(tmp, "big.bin")
-        make_file(big, file_size)
-        hashlib_loop_file(big)  # into the page cache
-        t_file, t_pyloop = paired(lambda: _native.hash_file(big), lambda: hashlib_loop_file(big), repeat)
-        report.add(f"file by path, {file_size // MiB} MiB cached: native vs 64 KiB loop",
-                   f"{file_size / t_file / 1e6:.0f} vs {file_size / t_pyloop / 1e6:.0f} MB/s",
-                   t_pyloop / t_file, 1.1)
-
-        cache = FileChecksumCache()
-        cache.checksum(big)
-        t_hit, t_sha = paired(lambda: cache.checksum(big), lambda: _native.hash_file(big), repeat)
-        report.add("fingerprint-cache hit vs SHA-256 of the file",
-                   f"{t_hit * 1e3:.0f} vs {t_sha * 1e3:.0f} ms", t_hit / t_sha, 0.1,
-                   lower_is_better=True)
-
-        nfiles = 8
-        part = file_size // nfiles
-        paths = []
-        for i in range(nfiles):
-            p = os.path.join(tmp, f"part{i}")
-            make_file(p, part)
-            paths.append(p)
-        _native.hash_files(paths)
-        t_f1, t_f2 = paired(lambda: _native.hash_files(paths, threads=1),
-                            lambda: _native.hash_files(paths, threads=2), repeat)
-        report.add(f"{nfiles} files of {part // MiB} MiB: 2 threads vs 1",
-                   f"{t_f2 * 1e3:.0f} vs {t_f1 * 1e3:.0f} ms", t_f1 / t_f2, 1.7)
-
+    for name in args.sections or list(SECTIONS):
+        print(f"\n[{name}]")
+        SECTIONS[name](report, args)
     misses = [r for r in report.rows if r[3].startswith("MISS")]
     print(f"\n{len(report.rows)} figures, {len(misses)} below target")
     return 0
