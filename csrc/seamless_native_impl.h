@@ -170,4 +170,22 @@ int seamless_open_for_read(const char *path, uint64_t *size, int *os_errno);
 int64_t seamless_read_full(int fd, uint8_t *buf, size_t len, int64_t offset,
                            int *os_errno);
 
+/* ---- One pass: hash and optionally write (pipeline.c) ----------------- */
+
+/** Where the bytes of a pass come from. */
+typedef struct {
+    const uint8_t *data; /**< memory source, or NULL for a file descriptor */
+    size_t len;
+    int fd;
+    bool stable; /**< memory that cannot change during the pass: no copies */
+} seamless_source;
+
+/**
+ * Hash the source into digest, writing every hashed block to dst unless
+ * dst < 0; *total receives the number of bytes. Large inputs are read or
+ * written by a helper thread while the calling thread hashes.
+ */
+int seamless_hash_and_copy(int algorithm, const seamless_source *src, int dst,
+                           uint8_t *digest, uint64_t *total, int *os_errno);
+
 #endif /* SEAMLESS_NATIVE_IMPL_H */

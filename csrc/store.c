@@ -1,17 +1,13 @@
 /*
  * store.c - content-addressed writes: hash while writing, verify, publish.
  *
- * A put streams its bytes once: each block is taken from the source (copied
- * when the source may change under us, read when it is a file, used in
- * place when it is immutable memory), hashed, and written to a temporary
- * file in <root>/.tmp. The digest is compared with the expected one (a
- * mismatch deletes the temporary file), the file is made read-only,
- * optionally fsynced, and renamed to its final name, whose directory is
- * then optionally fsynced. Readers therefore never see a partial or wrong
- * file at a final path, and a failure never touches a final path.
- *
- * For large inputs a helper thread produces and writes blocks while the
- * calling thread hashes them, so the write costs little more than the hash.
+ * A put streams its bytes once through the pipeline (pipeline.c), hashed
+ * and written to a temporary file in <root>/.tmp. The digest is compared
+ * with the expected one (a mismatch deletes the temporary file), the file
+ * (created read-only) is optionally fsynced, and renamed to its final name,
+ * whose directory is then optionally fsynced. Readers therefore never see a
+ * partial or wrong file at a final path, and a failure never touches a
+ * final path.
  */
 #define _GNU_SOURCE
 
@@ -19,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +26,6 @@
 #define O_CLOEXEC 0
 #endif
 
-#define BLOCK (1u << 20)
-#define SLOTS 4
-/* Below this, a helper thread costs more than it saves. */
-#define THREADED_MIN (4u << 20)
 #define NAME_MAX_LEN 256
 
 /* ---- paths ------------------------------------------------------------ */
@@ -94,232 +85,6 @@ static int ensure_shard(int rootfd, const seamless_store_config *cfg,
         return SEAMLESS_ERR_OS;
     }
     return SEAMLESS_OK;
-}
-
-/* ---- sources ---------------------------------------------------------- */
-
-typedef struct {
-    const uint8_t *data; /* memory source, or NULL for a file descriptor */
-    size_t len;
-    int fd;
-    bool stable; /* memory that cannot change during the put: no copies */
-} source;
-
-/* Make block number k available; returns its length (0 at the end) or -1. */
-static int64_t produce(const source *src, uint64_t offset, uint8_t *slot,
-                       const uint8_t **block, int *os_errno) {
-    if (src->data != NULL) {
-        if (offset >= src->len) {
-            return 0;
-        }
-        size_t n = src->len - offset < BLOCK ? (size_t)(src->len - offset) : BLOCK;
-        if (src->stable) {
-            *block = src->data + offset;
-        } else {
-            memcpy(slot, src->data + offset, n);
-            *block = slot;
-        }
-        return (int64_t)n;
-    }
-    *block = slot;
-    return seamless_read_full(src->fd, slot, BLOCK, -1, os_errno);
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n, int *os_errno) {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            *os_errno = errno;
-            return SEAMLESS_ERR_OS;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return SEAMLESS_OK;
-}
-
-/* ---- the copy: sequential, or with a producer/writer thread ------------ */
-
-typedef struct {
-    const source *src;
-    int dst;
-    uint8_t *slots;
-    const uint8_t *block[SLOTS];
-    int64_t len[SLOTS];
-    bool produced[SLOTS];
-    bool hashed[SLOTS];
-    int rc;
-    int os_errno;
-    bool stop;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-} pipe_state;
-
-static void *producer_writer(void *arg) {
-    pipe_state *p = arg;
-    uint64_t offset = 0;
-    for (unsigned k = 0;; k++) {
-        unsigned s = k % SLOTS;
-        pthread_mutex_lock(&p->mu);
-        while (k >= SLOTS && !p->hashed[s] && !p->stop) {
-            pthread_cond_wait(&p->cv, &p->mu);
-        }
-        bool stop = p->stop;
-        p->hashed[s] = false;
-        pthread_mutex_unlock(&p->mu);
-        if (stop) {
-            return NULL;
-        }
-        int err = 0;
-        const uint8_t *block = NULL;
-        int64_t n = produce(p->src, offset, p->slots + (size_t)s * BLOCK,
-                            &block, &err);
-        pthread_mutex_lock(&p->mu);
-        p->block[s] = block;
-        p->len[s] = n;
-        p->produced[s] = true;
-        if (n < 0) {
-            p->rc = SEAMLESS_ERR_OS;
-            p->os_errno = err;
-        }
-        pthread_cond_broadcast(&p->cv);
-        pthread_mutex_unlock(&p->mu);
-        if (n <= 0) {
-            return NULL;
-        }
-        offset += (uint64_t)n;
-        int rc = write_all(p->dst, block, (size_t)n, &err);
-        if (rc != SEAMLESS_OK) {
-            pthread_mutex_lock(&p->mu);
-            p->rc = rc;
-            p->os_errno = err;
-            pthread_cond_broadcast(&p->cv);
-            pthread_mutex_unlock(&p->mu);
-            return NULL;
-        }
-    }
-}
-
-static int copy_threaded(const source *src, int dst, seamless_hasher *h,
-                         uint64_t *total, int *os_errno) {
-    pipe_state p;
-    memset(&p, 0, sizeof(p));
-    p.src = src;
-    p.dst = dst;
-    p.slots = (src->data != NULL && src->stable)
-                  ? NULL
-                  : malloc((size_t)SLOTS * BLOCK);
-    if (p.slots == NULL && !(src->data != NULL && src->stable)) {
-        return -1;
-    }
-    pthread_mutex_init(&p.mu, NULL);
-    pthread_cond_init(&p.cv, NULL);
-    pthread_t helper;
-    if (pthread_create(&helper, NULL, producer_writer, &p) != 0) {
-        pthread_cond_destroy(&p.cv);
-        pthread_mutex_destroy(&p.mu);
-        free(p.slots);
-        return -1;
-    }
-    for (unsigned k = 0;; k++) {
-        unsigned s = k % SLOTS;
-        pthread_mutex_lock(&p.mu);
-        while (!p.produced[s] && p.rc == SEAMLESS_OK) {
-            pthread_cond_wait(&p.cv, &p.mu);
-        }
-        int64_t n = p.produced[s] ? p.len[s] : -1;
-        const uint8_t *block = p.block[s];
-        p.produced[s] = false;
-        pthread_mutex_unlock(&p.mu);
-        if (n <= 0) {
-            break;
-        }
-        seamless_hasher_update(h, block, (size_t)n);
-        *total += (uint64_t)n;
-        pthread_mutex_lock(&p.mu);
-        p.hashed[s] = true;
-        pthread_cond_broadcast(&p.cv);
-        pthread_mutex_unlock(&p.mu);
-    }
-    pthread_mutex_lock(&p.mu);
-    p.stop = true;
-    pthread_cond_broadcast(&p.cv);
-    pthread_mutex_unlock(&p.mu);
-    pthread_join(helper, NULL);
-    int rc = p.rc;
-    *os_errno = p.os_errno;
-    pthread_cond_destroy(&p.cv);
-    pthread_mutex_destroy(&p.mu);
-    free(p.slots);
-    return rc;
-}
-
-static int copy_sequential(const source *src, int dst, seamless_hasher *h,
-                           uint64_t *total, int *os_errno) {
-    uint8_t *slot = NULL;
-    if (!(src->data != NULL && src->stable)) {
-        slot = malloc(BLOCK);
-        if (slot == NULL) {
-            return SEAMLESS_ERR_NOMEM;
-        }
-    }
-    int rc = SEAMLESS_OK;
-    for (uint64_t offset = 0;;) {
-        const uint8_t *block = NULL;
-        int64_t n = produce(src, offset, slot, &block, os_errno);
-        if (n < 0) {
-            rc = SEAMLESS_ERR_OS;
-            break;
-        }
-        if (n == 0) {
-            break;
-        }
-        seamless_hasher_update(h, block, (size_t)n);
-        if (dst >= 0) {
-            rc = write_all(dst, block, (size_t)n, os_errno);
-            if (rc != SEAMLESS_OK) {
-                break;
-            }
-        }
-        offset += (uint64_t)n;
-        *total = offset;
-    }
-    free(slot);
-    return rc;
-}
-
-/* Hash the source into digest, writing it to dst unless dst < 0. */
-static int hash_and_copy(int algorithm, const source *src, int dst,
-                         uint8_t *digest, uint64_t *total, int *os_errno) {
-    seamless_hasher *h = NULL;
-    int rc = seamless_hasher_new(algorithm, &h);
-    if (rc != SEAMLESS_OK) {
-        return rc;
-    }
-    *total = 0;
-    uint64_t expected = src->data != NULL ? src->len : 0;
-    if (src->data == NULL) {
-        struct stat st;
-        if (fstat(src->fd, &st) == 0 && S_ISREG(st.st_mode)) {
-            expected = (uint64_t)st.st_size;
-        }
-    }
-    rc = -1;
-    if (dst >= 0 && expected >= THREADED_MIN && seamless_cpu_count() > 1) {
-        rc = copy_threaded(src, dst, h, total, os_errno);
-    }
-    if (rc == -1) { /* small input, one core, or no thread */
-        *total = 0;
-        rc = copy_sequential(src, dst, h, total, os_errno);
-    }
-    if (rc == SEAMLESS_OK) {
-        rc = seamless_hasher_digest(h, digest);
-    }
-    seamless_hasher_free(h);
-    return rc;
 }
 
 /* ---- publishing ------------------------------------------------------- */
@@ -448,7 +213,7 @@ static void release_root(const seamless_store_config *cfg, int fd) {
     }
 }
 
-static int put_source(const seamless_store_config *cfg, const source *src,
+static int put_source(const seamless_store_config *cfg, const seamless_source *src,
                       const uint8_t *expected, uint8_t *digest, uint64_t *size,
                       int *outcome, int *os_errno) {
     if (cfg == NULL || cfg->root == NULL || cfg->tmp_prefix == NULL ||
@@ -472,7 +237,7 @@ static int put_source(const seamless_store_config *cfg, const source *src,
             known = (uint64_t)st.st_size;
         }
         if (present(rootfd, rel, known)) {
-            rc = hash_and_copy(cfg->algorithm, src, -1, digest, size, os_errno);
+            rc = seamless_hash_and_copy(cfg->algorithm, src, -1, digest, size, os_errno);
             if (rc == SEAMLESS_OK) {
                 rc = memcmp(digest, expected, SEAMLESS_DIGEST_SIZE)
                          ? SEAMLESS_ERR_MISMATCH
@@ -489,7 +254,7 @@ static int put_source(const seamless_store_config *cfg, const source *src,
         release_root(cfg, rootfd);
         return SEAMLESS_ERR_OS;
     }
-    rc = hash_and_copy(cfg->algorithm, src, fd, digest, size, os_errno);
+    rc = seamless_hash_and_copy(cfg->algorithm, src, fd, digest, size, os_errno);
     if (rc == SEAMLESS_OK && expected != NULL &&
         memcmp(digest, expected, SEAMLESS_DIGEST_SIZE) != 0) {
         rc = SEAMLESS_ERR_MISMATCH;
@@ -521,7 +286,7 @@ int seamless_store_put(const seamless_store_config *cfg, const uint8_t *data,
     if (data == NULL && len) {
         return SEAMLESS_ERR_ARGUMENT;
     }
-    source src = {data ? data : empty, len, -1, stable != 0};
+    seamless_source src = {data ? data : empty, len, -1, stable != 0};
     return put_source(cfg, &src, expected, digest, size, outcome, os_errno);
 }
 
@@ -537,7 +302,7 @@ int seamless_store_put_file(const seamless_store_config *cfg, const char *path,
     if (fd < 0) {
         return SEAMLESS_ERR_OS;
     }
-    source src = {NULL, 0, fd, true};
+    seamless_source src = {NULL, 0, fd, true};
     int rc = put_source(cfg, &src, expected, digest, size, outcome, os_errno);
     close(fd);
     return rc;

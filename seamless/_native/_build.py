@@ -23,6 +23,7 @@ SOURCES = [
     "file.c",
     "fingerprint.c",
     "hash.c",
+    "pipeline.c",
     "sha256_portable.c",
     "sha256_x86.c",
     "sha3.c",

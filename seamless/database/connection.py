@@ -83,7 +83,12 @@ class Connections:
 
     def begin_immediate(self, con: sqlite3.Connection) -> None:
         """Start a write transaction, waiting for other writers."""
-        self._retry_while_locked(lambda: con.execute("BEGIN IMMEDIATE"))
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            self._retry_while_locked(lambda: con.execute("BEGIN IMMEDIATE"))
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

@@ -125,6 +125,8 @@ class ResultDB(ExecutionRecords, CacheRecords):
 
     def _irreproducible_among(self, con: sqlite3.Connection, keys: Sequence[str]) -> set[str]:
         marked: set[str] = set()
+        if con.execute('SELECT 1 FROM "irreproducible_transformation" LIMIT 1').fetchone() is None:
+            return marked  # the usual case: nothing to look up
         for chunk in _chunks(list(dict.fromkeys(keys))):
             marks = ",".join("?" * len(chunk))
             marked.update(r[0] for r in con.execute(
@@ -172,16 +174,14 @@ class ResultDB(ExecutionRecords, CacheRecords):
             existing = self._results_of(keys, con)
             self._check_conflicts(items, existing, self._irreproducible_among(con, keys), overwrite)
             wanted = dict(items)
-            # Sorted inserts walk each b-tree in order: far fewer page visits.
-            new = sorted((tf, r) for tf, r in wanted.items() if tf not in existing)
+            new = [(tf, r) for tf, r in wanted.items() if tf not in existing]
             changed = [(tf, r, existing[tf]) for tf, r in wanted.items() if existing.get(tf, r) != r]
             con.executemany('INSERT INTO "transformation" VALUES (?, ?)', new)
             con.executemany('UPDATE "transformation" SET "result" = ? WHERE "checksum" = ?',
                             [(r, tf) for tf, r, _ in changed])
             con.executemany('DELETE FROM "rev_transformation" WHERE "result" = ? AND "checksum" = ?',
                             [(old, tf) for tf, _, old in changed])
-            reverse = sorted((r, tf) for tf, r in new + [c[:2] for c in changed])
-            con.executemany(ADD_REVERSE, [(r, tf, r, tf) for r, tf in reverse])
+            con.executemany(ADD_REVERSE, [(r, tf, r, tf) for tf, r in new + [c[:2] for c in changed]])
         return len(new)
 
     @staticmethod
