@@ -70,15 +70,16 @@ int64_t seamless_read_full(int fd, uint8_t *buf, size_t len, int64_t offset,
     return (int64_t)done;
 }
 
-/* Hash an open file in one pass (a reader thread for large files). */
+/* Hash an open file in one pass: with a reader thread for a large file,
+ * unless the caller already hashes files in parallel (one_thread). */
 static int hash_fd(int algorithm, int fd, uint8_t *digest, uint64_t *size,
-                   int *os_errno) {
-    seamless_source src = {NULL, 0, fd, true};
+                   int *os_errno, bool one_thread) {
+    seamless_source src = {NULL, 0, fd, true, one_thread};
     return seamless_hash_and_copy(algorithm, &src, -1, digest, size, os_errno);
 }
 
-int seamless_hash_file(int algorithm, const char *path, uint8_t *digest,
-                       uint64_t *size, int *os_errno) {
+static int hash_path(int algorithm, const char *path, uint8_t *digest,
+                     uint64_t *size, int *os_errno, bool one_thread) {
     int err = 0;
     uint64_t nbytes = 0, expected;
     if (path == NULL || digest == NULL) {
@@ -90,7 +91,7 @@ int seamless_hash_file(int algorithm, const char *path, uint8_t *digest,
     int fd = seamless_open_for_read(path, &expected, &err);
     int rc = SEAMLESS_ERR_OS;
     if (fd >= 0) {
-        rc = hash_fd(algorithm, fd, digest, &nbytes, &err);
+        rc = hash_fd(algorithm, fd, digest, &nbytes, &err, one_thread);
         close(fd);
     }
     if (size) {
@@ -100,6 +101,11 @@ int seamless_hash_file(int algorithm, const char *path, uint8_t *digest,
         *os_errno = err;
     }
     return rc;
+}
+
+int seamless_hash_file(int algorithm, const char *path, uint8_t *digest,
+                       uint64_t *size, int *os_errno) {
+    return hash_path(algorithm, path, digest, size, os_errno, false);
 }
 
 typedef struct {
@@ -121,10 +127,11 @@ static void files_worker(void *shared) {
             return;
         }
         job->os_errnos[i] = 0;
-        job->statuses[i] = seamless_hash_file(
+        /* Files already run in parallel: no extra reader thread per file. */
+        job->statuses[i] = hash_path(
             job->algorithm, job->paths[i],
             job->digests + i * SEAMLESS_DIGEST_SIZE, &job->sizes[i],
-            &job->os_errnos[i]);
+            &job->os_errnos[i], job->count > 1);
     }
 }
 

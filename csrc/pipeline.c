@@ -228,7 +228,7 @@ int seamless_hash_and_copy(int algorithm, const seamless_source *src, int dst,
         }
     }
     rc = -1;
-    if (expected >= THREADED_MIN && seamless_cpu_count() > 1) {
+    if (!src->one_thread && expected >= THREADED_MIN && seamless_cpu_count() > 1) {
         rc = copy_threaded(src, dst, h, total, os_errno);
     }
     if (rc == -1) { /* small input, one core, or no thread */

@@ -178,6 +178,7 @@ typedef struct {
     size_t len;
     int fd;
     bool stable; /**< memory that cannot change during the pass: no copies */
+    bool one_thread; /**< never start a helper thread (callers already in parallel) */
 } seamless_source;
 
 /**

@@ -286,7 +286,7 @@ int seamless_store_put(const seamless_store_config *cfg, const uint8_t *data,
     if (data == NULL && len) {
         return SEAMLESS_ERR_ARGUMENT;
     }
-    seamless_source src = {data ? data : empty, len, -1, stable != 0};
+    seamless_source src = {data ? data : empty, len, -1, stable != 0, false};
     return put_source(cfg, &src, expected, digest, size, outcome, os_errno);
 }
 
@@ -302,7 +302,7 @@ int seamless_store_put_file(const seamless_store_config *cfg, const char *path,
     if (fd < 0) {
         return SEAMLESS_ERR_OS;
     }
-    seamless_source src = {NULL, 0, fd, true};
+    seamless_source src = {NULL, 0, fd, true, false};
     int rc = put_source(cfg, &src, expected, digest, size, outcome, os_errno);
     close(fd);
     return rc;

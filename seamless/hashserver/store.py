@@ -182,7 +182,10 @@ class BufferStore:
         otherwise, and nothing is stored).
         """
         self._writable()
-        if hasattr(data, "content") and hasattr(data, "get_checksum"):  # a Buffer
+        from ..buffer_class import Buffer
+
+        if isinstance(data, Buffer):  # its known checksum is verified on the way
+            checksum = checksum if checksum is not None else data._checksum
             data = data.content
         expected = self._expected(checksum)
         return self._finish(*_native.store_put(self._config, data, expected))

@@ -61,6 +61,14 @@ class TestWriteAndRead:
         assert store.put(bytearray(b"ba")).hex() == sha(b"ba")
         assert store.get(store.put(arr)) == arr.tobytes()
 
+    def test_buffers_are_verified_against_their_checksum(self, store):
+        """A Buffer with a (trusted) checksum is checked when stored."""
+        from seamless import Buffer
+
+        assert store.put(Buffer(b"ok")).hex() == sha(b"ok")
+        with pytest.raises(ChecksumMismatchError):
+            store.put(Buffer(b"lie", checksum="00" * 32))
+
     def test_write_reports_creation(self, store):
         """write() says whether a file was created or already there."""
         first, second = store.write(b"x"), store.write(b"x")
