@@ -48,7 +48,7 @@ test-pure:
 ## its own virtualenv (never in ours)
 test-reference: install
 	$(PYTHON) -m venv .venv-reference
-	.venv-reference/bin/python -m pip install --quiet 'seamless-core==0.1.4' 'seamless-database==2.1.0' 'hashserver==1.1.0'
+	.venv-reference/bin/python -m pip install --quiet 'seamless-core==0.1.4' 'seamless-database==2.1.0' 'hashserver==1.1.0' aiofiles
 	SEAMLESS_REFERENCE_PYTHON=$(CURDIR)/.venv-reference/bin/python \
 		$(PY) -m pytest -q -m reference
 
