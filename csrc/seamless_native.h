@@ -193,6 +193,23 @@ int seamless_store_put_file(const seamless_store_config *cfg, const char *path,
 int seamless_store_stat(const seamless_store_config *cfg,
                         const uint8_t *digests, size_t count, int64_t *sizes);
 
+/**
+ * A write whose bytes arrive in pieces (an upload). new() creates the
+ * temporary file; each feed() hashes and writes a piece; finish() verifies,
+ * fsyncs and publishes as seamless_store_put does. free() releases the
+ * writer and removes its temporary file if it was not published, so an
+ * abandoned upload leaves nothing behind. Not for concurrent use.
+ */
+typedef struct seamless_store_writer seamless_store_writer;
+int seamless_store_writer_new(const seamless_store_config *cfg,
+                              const uint8_t *expected,
+                              seamless_store_writer **out, int *os_errno);
+int seamless_store_writer_feed(seamless_store_writer *w, const uint8_t *data,
+                               size_t len, int *os_errno);
+int seamless_store_writer_finish(seamless_store_writer *w, uint8_t *digest,
+                                 uint64_t *size, int *outcome, int *os_errno);
+void seamless_store_writer_free(seamless_store_writer *w);
+
 /** Flush the file system holding root (one syncfs, or sync elsewhere). */
 int seamless_store_sync(const char *root, int *os_errno);
 

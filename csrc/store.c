@@ -378,3 +378,139 @@ int seamless_store_sync(const char *root, int *os_errno) {
     close(fd);
     return rc == 0 ? SEAMLESS_OK : SEAMLESS_ERR_OS;
 }
+
+/* ---- streaming writes --------------------------------------------------- */
+
+struct seamless_store_writer {
+    seamless_store_config cfg; /* root_fd is opened by the writer itself */
+    int rootfd;
+    int fd;
+    char tmp[NAME_MAX_LEN];
+    seamless_hasher *hasher;
+    uint64_t size;
+    bool has_expected;
+    uint8_t expected[SEAMLESS_DIGEST_SIZE];
+};
+
+void seamless_store_writer_free(seamless_store_writer *w) {
+    if (w == NULL) {
+        return;
+    }
+    if (w->fd >= 0) {
+        close(w->fd);
+    }
+    if (w->tmp[0]) {
+        unlinkat(w->rootfd, w->tmp, 0); /* an unfinished write leaves nothing */
+    }
+    if (w->rootfd >= 0) {
+        close(w->rootfd);
+    }
+    seamless_hasher_free(w->hasher);
+    free(w);
+}
+
+int seamless_store_writer_new(const seamless_store_config *cfg,
+                              const uint8_t *expected,
+                              seamless_store_writer **out, int *os_errno) {
+    if (cfg == NULL || cfg->root == NULL || cfg->tmp_prefix == NULL ||
+        out == NULL || os_errno == NULL) {
+        return SEAMLESS_ERR_ARGUMENT;
+    }
+    *os_errno = 0;
+    seamless_store_writer *w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        return SEAMLESS_ERR_NOMEM;
+    }
+    w->cfg = *cfg;
+    w->fd = -1;
+    /* A descriptor of its own: the writer may outlive the caller's. */
+    w->rootfd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = w->rootfd < 0 ? SEAMLESS_ERR_OS : SEAMLESS_OK;
+    if (rc != SEAMLESS_OK) {
+        *os_errno = errno;
+    }
+    if (rc == SEAMLESS_OK) {
+        rc = seamless_hasher_new(cfg->algorithm, &w->hasher);
+    }
+    if (rc == SEAMLESS_OK) {
+        w->fd = make_temp(w->rootfd, cfg->tmp_prefix, cfg->file_mode, w->tmp,
+                          os_errno);
+        if (w->fd < 0) {
+            w->tmp[0] = 0;
+            rc = SEAMLESS_ERR_OS;
+        }
+    }
+    if (rc != SEAMLESS_OK) {
+        seamless_store_writer_free(w);
+        return rc;
+    }
+    if (expected != NULL) {
+        w->has_expected = true;
+        memcpy(w->expected, expected, SEAMLESS_DIGEST_SIZE);
+    }
+    *out = w;
+    return SEAMLESS_OK;
+}
+
+int seamless_store_writer_feed(seamless_store_writer *w, const uint8_t *data,
+                               size_t len, int *os_errno) {
+    if (w == NULL || w->fd < 0 || (data == NULL && len) || os_errno == NULL) {
+        return SEAMLESS_ERR_ARGUMENT;
+    }
+    int rc = seamless_hasher_update(w->hasher, data, len);
+    if (rc == SEAMLESS_OK) {
+        /* The bytes are hashed from the caller's buffer, which the binding
+         * keeps unchanged for the duration of this call. */
+        const uint8_t *p = data;
+        size_t n = len;
+        while (n) {
+            ssize_t k = write(w->fd, p, n);
+            if (k < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                *os_errno = errno;
+                return SEAMLESS_ERR_OS;
+            }
+            p += k;
+            n -= (size_t)k;
+        }
+        w->size += len;
+    }
+    return rc;
+}
+
+int seamless_store_writer_finish(seamless_store_writer *w, uint8_t *digest,
+                                 uint64_t *size, int *outcome, int *os_errno) {
+    if (w == NULL || w->fd < 0 || digest == NULL || size == NULL ||
+        outcome == NULL || os_errno == NULL) {
+        return SEAMLESS_ERR_ARGUMENT;
+    }
+    *os_errno = 0;
+    *size = w->size;
+    int rc = seamless_hasher_digest(w->hasher, digest);
+    if (rc == SEAMLESS_OK && w->has_expected &&
+        memcmp(digest, w->expected, SEAMLESS_DIGEST_SIZE) != 0) {
+        rc = SEAMLESS_ERR_MISMATCH;
+    }
+    if (rc == SEAMLESS_OK && (w->cfg.sync & SEAMLESS_SYNC_DATA) &&
+        fsync(w->fd) != 0) {
+        *os_errno = errno;
+        rc = SEAMLESS_ERR_OS;
+    }
+    if (close(w->fd) != 0 && rc == SEAMLESS_OK) {
+        *os_errno = errno;
+        rc = SEAMLESS_ERR_OS;
+    }
+    w->fd = -1;
+    if (rc == SEAMLESS_OK) {
+        char rel[NAME_MAX_LEN];
+        relative_path(w->cfg.layout, digest, rel);
+        rc = publish(w->rootfd, &w->cfg, w->tmp, rel, w->size, outcome,
+                     os_errno);
+        if (rc == SEAMLESS_OK) {
+            w->tmp[0] = 0; /* published (or removed as a duplicate) */
+        }
+    }
+    return rc;
+}

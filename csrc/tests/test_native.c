@@ -400,6 +400,49 @@ static void test_store(void) {
         CHECK(missing == -1, "mismatched buffer not published");
         CHECK(count_entries(tmpdir) == 0, "no temp file left");
     }
+    /* Streaming writes: pieces, a wrong expected checksum, an abandoned one. */
+    {
+        seamless_store_config cfg = {root, "stream-", -1, SEAMLESS_LAYOUT_PREFIX,
+                                     SEAMLESS_SHA256, SEAMLESS_SYNC_DATA, 0444, 03775};
+        uint8_t piece[1000], want[32], got[32];
+        fill_random(piece, sizeof piece, 4242);
+        seamless_hasher *h = NULL;
+        seamless_hasher_new(SEAMLESS_SHA256, &h);
+        for (int i = 0; i < 5; i++) {
+            seamless_hasher_update(h, piece, sizeof piece);
+        }
+        seamless_hasher_digest(h, want);
+        seamless_hasher_free(h);
+        for (int variant = 0; variant < 3; variant++) {
+            uint8_t bogus[32];
+            memset(bogus, 7, 32);
+            seamless_store_writer *w = NULL;
+            int err = 0, outcome = 0;
+            uint64_t size = 0;
+            CHECK(seamless_store_writer_new(&cfg, variant == 1 ? bogus : want, &w,
+                                            &err) == SEAMLESS_OK,
+                  "writer_new");
+            for (int i = 0; i < 5; i++) {
+                CHECK(seamless_store_writer_feed(w, piece, sizeof piece, &err) ==
+                          SEAMLESS_OK,
+                      "feed");
+            }
+            if (variant < 2) {
+                int rc = seamless_store_writer_finish(w, got, &size, &outcome, &err);
+                CHECK(variant == 0 ? rc == SEAMLESS_OK && memcmp(got, want, 32) == 0 &&
+                                         size == 5000
+                                   : rc == SEAMLESS_ERR_MISMATCH,
+                      "finish variant %d rc %d", variant, rc);
+            }
+            seamless_store_writer_free(w); /* variant 2: abandoned */
+            CHECK(count_entries(tmpdir) == 0, "writer left a temp file (variant %d)",
+                  variant);
+        }
+        int64_t present = -1;
+        seamless_store_stat(&cfg, want, 1, &present);
+        CHECK(present == 5000, "streamed buffer published");
+    }
+
     /* A file of the wrong size at the final path is replaced. */
     seamless_store_config flat = {root, "test-", -1, SEAMLESS_LAYOUT_FLAT,
                                   SEAMLESS_SHA256, 0, 0444, 03775};

@@ -66,6 +66,7 @@ store_put = _impl.store_put
 store_put_file = _impl.store_put_file
 store_stat = _impl.store_stat
 store_sync = _impl.store_sync
+StoreWriter = _impl.StoreWriter
 StoreConfig = _args.StoreConfig
 
 
@@ -103,5 +104,6 @@ __all__ = [
     "store_put_file",
     "store_stat",
     "store_sync",
+    "StoreWriter",
     "StoreConfig",
 ]

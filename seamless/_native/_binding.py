@@ -343,3 +343,46 @@ def store_sync(root: Any) -> None:
     original, croot = _cpath(root)
     err = ffi.new("int *")
     _check(lib.seamless_store_sync(croot, err), original, err[0])
+
+
+class StoreWriter:
+    """An upload into the store, fed piece by piece (see the C header).
+
+    ``close()`` (or garbage collection) of an unfinished writer removes its
+    temporary file. Not for concurrent use.
+    """
+
+    def __init__(self, config: _args.StoreConfig, expected: bytes | None = None):
+        self._config = config
+        self._expected = None if expected is None else _args.digest(expected, "expected")
+        holder, err = ffi.new("seamless_store_writer **"), ffi.new("int *")
+        exp = ffi.NULL if self._expected is None else ffi.from_buffer(self._expected)
+        _check(lib.seamless_store_writer_new(_cconfig(config), exp, holder, err), config.root, err[0])
+        self._writer = ffi.gc(holder[0], lib.seamless_store_writer_free)
+
+    def feed(self, data: Any) -> None:
+        """Hash and write one piece."""
+        buf = _cbuffer(data)
+        err = ffi.new("int *")
+        _check(lib.seamless_store_writer_feed(self._live(), buf, len(buf), err), self._config.root, err[0])
+
+    def finish(self) -> tuple[bytes, int, int]:
+        """Verify, sync and publish: (digest, size, outcome PUT_*)."""
+        digest, size = ffi.new("uint8_t[32]"), ffi.new("uint64_t *")
+        outcome, err = ffi.new("int *"), ffi.new("int *")
+        rc = lib.seamless_store_writer_finish(self._live(), digest, size, outcome, err)
+        try:
+            return _put_result(rc, self._config, self._expected, digest, size, outcome, err)
+        finally:
+            self.close()
+
+    def _live(self) -> Any:
+        if self._writer is None:
+            raise ValueError("this store writer is closed")
+        return self._writer
+
+    def close(self) -> None:
+        """Release the writer (removing its temp file if not published)."""
+        if self._writer is not None:
+            ffi.release(self._writer)  # runs seamless_store_writer_free now
+            self._writer = None

@@ -374,3 +374,71 @@ def store_sync(root: Any) -> None:
             os.sync()
     finally:
         os.close(fd)
+
+
+class StoreWriter:
+    """An upload into the store, fed piece by piece (twin of the C writer)."""
+
+    def __init__(self, config: _args.StoreConfig, expected: bytes | None = None):
+        self._config = config
+        self._expected = None if expected is None else _args.digest(expected, "expected")
+        self._tmp = os.path.join(config.root, ".tmp", f"{config.tmp_prefix}{next(_temp_counter)}-{time.time_ns()}")
+        try:
+            self._fd: int | None = os.open(
+                self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), config.file_mode
+            )
+        except OSError as exc:
+            raise _as_store_error(config, exc) from None
+        self._hasher = _hashlib_new(config.algorithm)
+        self._size = 0
+
+    def feed(self, data: Any) -> None:
+        """Hash and write one piece."""
+        view = memoryview(_args.contiguous(data)).cast("B")
+        if self._fd is None:
+            raise ValueError("this store writer is closed")
+        self._hasher.update(view)
+        try:
+            while view:
+                view = view[os.write(self._fd, view):]
+        except OSError as exc:
+            raise _as_store_error(self._config, exc) from None
+        self._size += len(memoryview(_args.contiguous(data)).cast("B"))
+
+    def finish(self) -> tuple[bytes, int, int]:
+        """Verify, sync and publish: (digest, size, outcome PUT_*)."""
+        if self._fd is None:
+            raise ValueError("this store writer is closed")
+        try:
+            digest = self._hasher.digest()
+            if self._expected is not None and digest != self._expected:
+                from ._errors import mismatch
+
+                mismatch(self._expected, digest)
+            try:
+                if self._config.sync & _args.SYNC_DATA:
+                    os.fsync(self._fd)
+                os.close(self._fd)
+                self._fd = None
+                outcome = _publish(self._config, self._tmp, _relative(self._config, digest), self._size)
+            except OSError as exc:
+                raise _as_store_error(self._config, exc) from None
+            self._tmp = ""
+            return digest, self._size, outcome
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the writer (removing its temp file if not published)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self._tmp:
+            try:
+                os.unlink(self._tmp)
+            except FileNotFoundError:
+                pass
+            self._tmp = ""
+
+    def __del__(self) -> None:
+        self.close()

@@ -74,3 +74,23 @@ def test_store_folder_missing(backend, tmp_path):
 def test_sync(backend, config):
     """store_sync flushes the file system without error."""
     backend.store_sync(config.root)
+
+
+def test_streaming_writer(backend, config):
+    """Pieces fed to a writer give the one-shot digest; a mismatch or an
+    abandoned writer leaves no temporary file."""
+    data = os.urandom(300_000)
+    writer = backend.StoreWriter(config, hashlib.sha256(data).digest())
+    for i in range(0, len(data), 65536):
+        writer.feed(memoryview(data)[i : i + 65536])
+    assert writer.finish() == (hashlib.sha256(data).digest(), len(data), _args.PUT_CREATED)
+    wrong = backend.StoreWriter(config, b"\x02" * 32)
+    wrong.feed(b"abc")
+    with pytest.raises(ChecksumMismatchError):
+        wrong.finish()
+    abandoned = backend.StoreWriter(config)
+    abandoned.feed(b"half of an upload")
+    abandoned.close()
+    assert os.listdir(os.path.join(config.root, ".tmp")) == []
+    with pytest.raises(ValueError, match="closed"):
+        abandoned.feed(b"more")
