@@ -201,6 +201,27 @@ class BufferStore:
         expected = self._expected(checksum)
         return self._finish(*_native.store_put_file(self._config, path, expected)).checksum
 
+    def writer(self, checksum: ChecksumLike | None = None) -> "Upload":
+        """A writer for a buffer that arrives in pieces (an upload):
+        ``feed(piece)``... then ``finish()`` -> PutResult, or ``close()`` to
+        abandon it without leaving a file. With checksum, the bytes must hash
+        to it (ChecksumMismatchError at finish otherwise)."""
+        self._writable()
+        return Upload(self, _native.StoreWriter(self._config, self._expected(checksum)))
+
+    def compressed_writer(self, checksum: ChecksumLike, content_encoding: str) -> Any:
+        """A writer for a buffer that arrives compressed (gzip or zstd): the
+        compressed bytes are kept as ``<cs>.gz``/``<cs>.zst`` with a length
+        sidecar, the reference's layout; checksum is that of the
+        decompressed bytes. See seamless.hashserver.compressed."""
+        from .compressed import CompressedUpload, suffix_for
+
+        self._writable()
+        suffix = suffix_for(content_encoding)
+        if suffix is None:
+            raise ValueError(f"not a compressed encoding: {content_encoding!r}")
+        return CompressedUpload(self, as_checksum(checksum), suffix)
+
     def put_many(self, buffers: Iterable[Any]) -> list[Checksum]:
         """Store many buffers with one file-system sync for the whole group
         (in "fsync" mode each file's data is still synced before it is
@@ -498,6 +519,26 @@ class BufferStore:
         if missing) in the given layout; return how many were new there."""
         destination = BufferStore(target, layout, self.hash_algorithm, durability=self.durability)
         return destination.import_folder(self.directory, progress=progress)
+
+
+class Upload:
+    """A buffer arriving in pieces (see BufferStore.writer)."""
+
+    def __init__(self, store: BufferStore, native: Any):
+        self._store = store
+        self._native = native
+
+    def feed(self, piece: Any) -> None:
+        """Hash and write one piece."""
+        self._native.feed(piece)
+
+    def finish(self) -> PutResult:
+        """Verify, sync as the store's durability says, and publish."""
+        return self._store._finish(*self._native.finish())
+
+    def close(self) -> None:
+        """Abandon the upload if it is not finished (no file is left)."""
+        self._native.close()
 
 
 class _BatchFlusher:

@@ -1,0 +1,75 @@
+"""Parsing hashserver requests, with the reference's error bodies.
+
+The reference validates with pydantic; clients and its test suite compare
+the resulting JSON, so the same shapes and texts are produced here:
+``{"message": "Invalid data", "exception": {"type", "loc", "msg", "input"}}``.
+Where the reference answered 500 (a number in a /has body), this answers 400
+with the pydantic ``string_type`` error.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+class InvalidRequest(Exception):
+    """A request that fails validation; .response is the 400 to send."""
+
+    def __init__(self, kind: str, loc: list[Any], msg: str, value: Any):
+        super().__init__(msg)
+        body = {"message": "Invalid data",
+                "exception": {"type": kind, "loc": loc, "msg": msg, "input": value}}
+        self.response = web.json_response(body, status=400, dumps=_compact)
+
+
+def _checksum_problem(value: str) -> str | None:
+    """The reference's message for a string that is not a checksum."""
+    if len(value) % 2:
+        return "Wrong length"
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError as exc:
+        return str(exc)
+    return None if len(raw) == 32 else "Wrong length"
+
+
+def checksum(value: Any, loc: list[Any]) -> str:
+    """A checksum as lowercase hex, or InvalidRequest."""
+    if not isinstance(value, str):
+        raise InvalidRequest("string_type", loc,
+                             "Input should be a valid string", value)
+    problem = _checksum_problem(value)
+    if problem is not None:
+        raise InvalidRequest("value_error", loc, f"Value error, {problem}", value)
+    return bytes.fromhex(value).hex()
+
+
+def path_checksum(request: web.Request) -> str:
+    return checksum(request.match_info["checksum"], ["path", "checksum"])
+
+
+async def checksum_list(request: web.Request) -> list[str]:
+    """The JSON array of checksums in the body of a /has-like GET."""
+    raw = await request.read()
+    content_type = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
+    if not raw:
+        raise InvalidRequest("missing", ["body"], "Field required", None)
+    text = raw.decode("utf-8", errors="replace")
+    if content_type in ("application/json", ""):
+        try:
+            body: Any = json.loads(text)
+        except ValueError:
+            raise InvalidRequest("json_invalid", ["body"], "JSON decode error", text) from None
+    else:
+        body = text  # as the reference: a non-JSON body is a string, not a list
+    if not isinstance(body, list):
+        raise InvalidRequest("list_type", ["body"], "Input should be a valid list", body)
+    return [checksum(item, ["body", i]) for i, item in enumerate(body)]

@@ -1,0 +1,65 @@
+"""The status-file protocol of remote-http-launcher (protocol.md §1.2).
+
+The launcher writes a JSON object first; the server waits for it (up to 20
+s), then rewrites it keeping every key: ``"status": "running"`` and
+``"port"`` once it listens, ``"failed"`` (with an ``"error"`` message) when
+start-up fails, and ``"stopped"`` when it shuts down. Every write is a
+temporary file plus an atomic rename, one JSON line and a newline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from ..exceptions import SeamlessError
+
+WAIT_SECONDS = 20.0
+
+
+class StatusFileError(SeamlessError, RuntimeError):
+    """The status file never appeared, or is not a JSON object."""
+
+
+class StatusFile:
+    """A launcher's status file, read at start and updated as we go."""
+
+    def __init__(self, path: str, wait: float = WAIT_SECONDS):
+        self.path = path
+        self.contents = self._read(wait)
+
+    def _read(self, wait: float) -> dict[str, Any]:
+        deadline = time.monotonic() + wait
+        while not os.path.exists(self.path):
+            if time.monotonic() > deadline:
+                raise StatusFileError(f"Status file '{self.path}' not found after {wait:g} seconds")
+            time.sleep(0.1)
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                contents = json.load(f)
+        except ValueError:
+            raise StatusFileError(f"Status file '{self.path}' is not valid JSON") from None
+        if not isinstance(contents, dict):
+            raise StatusFileError(f"Status file '{self.path}' must contain a JSON object")
+        return contents
+
+    def write(self, status: str, **fields: Any) -> None:
+        """Rewrite the file with status and fields added to what was there."""
+        self.contents = {**self.contents, **fields, "status": status}
+        if status == "failed":
+            self.contents.pop("port", None)
+        tmp = f"{self.path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps(self.contents) + "\n")
+        os.replace(tmp, self.path)
+
+    def running(self, port: int) -> None:
+        self.write("running", port=port)
+
+    def failed(self, error: str) -> None:
+        self.write("failed", error=error)
+
+    def stopped(self) -> None:
+        self.write("stopped")

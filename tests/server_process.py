@@ -1,0 +1,114 @@
+"""Our servers as real processes on loopback, for protocol tests.
+
+A server is started the way the launcher starts it: a status file holding a
+JSON object is written first, the command gets ``--status-file`` and
+``--port 0`` (any free port), and the port is read back from the file once
+the server says ``running``. No port is guessed, so nothing races.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+MODULES = {"hashserver": "seamless.hashserver", "seamless-database": "seamless.database"}
+
+
+class HttpClientMixin:
+    """Plain blocking HTTP requests (stdlib), returning (status, body, headers)."""
+
+    url: str
+
+    def request(self, method: str, path: str, body: Any = None, raw: bytes | None = None,
+                headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, bytes]:
+        status, data, _ = self.request_full(method, path, body, raw, headers, timeout)
+        return status, data
+
+    def request_full(self, method: str, path: str, body: Any = None, raw: bytes | None = None,
+                     headers: dict[str, str] | None = None,
+                     timeout: float = 60) -> tuple[int, bytes, dict[str, str]]:
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        all_headers = {"Content-Type": "application/json"} if body is not None else {}
+        all_headers.update(headers or {})
+        # http.client sends exactly these headers (urllib would add a
+        # form Content-Type to every body).
+        host, port = self.url.removeprefix("http://").rsplit(":", 1)
+        connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
+        try:
+            connection.request(method, path, body=data, headers=all_headers)
+            response = connection.getresponse()
+            return response.status, response.read(), dict(response.headers)
+        finally:
+            connection.close()
+
+
+class ServerProcess(HttpClientMixin):
+    """One of our servers (``hashserver`` or ``seamless-database``) in a child process."""
+
+    def __init__(self, kind: str, args: list[str], cwd: str | os.PathLike[str],
+                 env: dict[str, str] | None = None, wait: float = 30.0):
+        self.kind = kind
+        self.status_file = Path(cwd) / f".{kind}-{os.getpid()}-{time.monotonic_ns()}.status.json"
+        self.status_file.write_text(json.dumps({"workdir": str(cwd)}))
+        command = [sys.executable, "-m", MODULES[kind], *args,
+                   "--status-file", str(self.status_file)]
+        if "--port" not in args and "--port-range" not in args:
+            command += ["--port", "0"]
+        self.process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})},
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.port = self._wait_running(wait)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def status(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.status_file.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _wait_running(self, wait: float) -> int:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            status = self.status()
+            if status.get("status") == "running":
+                return int(status["port"])
+            if self.process.poll() is not None or status.get("status") == "failed":
+                self.process.wait(timeout=10)
+                raise RuntimeError(f"{self.kind} did not start: {status} "
+                                   f"{self.process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{self.kind} did not start within {wait} s")
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server process."""
+        with open(f"/proc/{self.process.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+        return self.process.returncode
+
+    def __enter__(self) -> "ServerProcess":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
