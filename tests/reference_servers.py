@@ -4,18 +4,17 @@ named by SEAMLESS_REFERENCE_PYTHON (never from this project's)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
 import subprocess
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from server_process import HttpClientMixin
 
 REFERENCE_PYTHON = os.environ.get("SEAMLESS_REFERENCE_PYTHON", "")
 
@@ -36,7 +35,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class ReferenceServer:
+class ReferenceServer(HttpClientMixin):
     """A reference server process on a free loopback port."""
 
     def __init__(self, tool: str, args: list[str], cwd: str):
@@ -57,16 +56,6 @@ class ReferenceServer:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError(f"{tool} did not become healthy")
-
-    def request(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, bytes]:
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
 
     def stop(self) -> None:
         self.process.terminate()

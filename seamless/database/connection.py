@@ -92,7 +92,35 @@ class Connections:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: committed on success, rolled back on error."""
+        """A write transaction: committed on success, rolled back on error.
+
+        Inside a group() it is a savepoint of the group's transaction: its
+        changes are undone on error, the others' are kept.
+        """
+        con = self.get()
+        if con.in_transaction:
+            con.execute("SAVEPOINT w")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK TO w")
+                con.execute("RELEASE w")
+                raise
+            con.execute("RELEASE w")
+            return
+        self.begin_immediate(con)
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def group(self) -> Iterator[sqlite3.Connection]:
+        """One transaction around many writes of this thread (group commit):
+        each write() inside is a savepoint, and one COMMIT ends them all.
+        Nothing is committed if the group's body raises."""
         con = self.get()
         self.begin_immediate(con)
         try:
@@ -106,6 +134,9 @@ class Connections:
     def read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction (one consistent snapshot for several queries)."""
         con = self.get()
+        if con.in_transaction:  # inside a write or a group: already consistent
+            yield con
+            return
         con.execute("BEGIN")
         try:
             yield con

@@ -88,6 +88,11 @@ class ResultDB(ExecutionRecords, CacheRecords):
     def __repr__(self) -> str:
         return f"ResultDB({self.path!r}{', readonly' if self.readonly else ''})"
 
+    def group(self) -> Any:
+        """A context in which this thread's writes share one transaction
+        (group commit); each write stays all-or-nothing by itself."""
+        return self._db.group()
+
     def close(self) -> None:
         """Close every connection; the object cannot be used afterwards."""
         self._db.close()
@@ -143,17 +148,11 @@ class ResultDB(ExecutionRecords, CacheRecords):
                 is marked irreproducible.
         """
         key, res = checksum_hex(tf), checksum_hex(result, "result")
-        con = self._db.get()
-        self._db.begin_immediate(con)
-        try:
+        with self._db.write() as con:
             # The common case in two statements: a new, reproducible result.
             inserted = con.execute(INSERT_IF_REPRODUCIBLE, (key, res, key)).rowcount == 1
             if inserted:
                 con.execute(ADD_REVERSE, (res, key, res, key))
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
         if inserted:
             return True
         return self.set_transformations([(key, res)], overwrite=overwrite) == 1

@@ -12,26 +12,29 @@ as the reference's. Differences, all of them fixes:
   nothing; nothing is ever deleted on failure;
 * GET does not re-hash the file (buffers are verified when written, and by
   ``seamless-store verify`` at rest), large buffers go out with sendfile;
+  buffers stored only compressed are sent decompressed, which every client
+  can read;
 * HEAD works; a number in a /has body is a 400, not a 500; errors do not
   reveal server paths.
 
-PUT bodies stream through the native core (hash while writing) in 1 MiB
-pieces, so memory stays bounded whatever the size.
+Small requests are answered synchronously inside the event loop (a 1 KiB
+GET is an open, a read and a write); anything that may block for long (an
+fsync, a large body, thousands of stats) runs in a thread. PUT bodies above
+1 MiB stream through the native core (hash while writing) in bounded memory.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import logging
 import os
-from typing import Any, Awaitable, Callable
-
-from aiohttp import web
+import stat
+from typing import Any
 
 from .. import _native, errormap
 from ..exceptions import ChecksumMismatchError
+from ..server.http import (FileBody, HttpApp, Request, Response, Router, StreamBody, json_response,
+                           text)
 from . import requests
 from .compressed import InvalidCompressedPayload, suffix_for
 from .promises import Promises
@@ -42,272 +45,300 @@ LOGGER = logging.getLogger("seamless.hashserver")
 SMALL_BODY = 1 << 20
 #: Buffers up to this size are read and sent from memory; larger ones with sendfile.
 SMALL_FILE = 256 * 1024
+#: /has-like requests with more checksums than this run in a thread.
+BIG_LIST = 512
+OCTET_STREAM = "application/octet-stream"
 
 
-class ServerState:
-    """What the handlers share: the store, promises, uploads in progress."""
+def _headers(checksum: str) -> dict[str, str]:
+    return {"Content-Type": OCTET_STREAM, "Content-Disposition": f'attachment; filename="{checksum}"'}
 
-    def __init__(self, store: BufferStore, writable: bool):
+
+class HashserverApp(HttpApp):
+    """Handlers of one hashserver over one BufferStore."""
+
+    def __init__(self, store: BufferStore, *, writable: bool):
+        super().__init__(Router())
         self.store = store
         self.writable = writable
         self.promises = Promises()
+        #: Checksums with a PUT in progress -> set when it ends.
         self.uploads: dict[str, asyncio.Event] = {}
         # Durable writes block on fsync: they run in threads, not in the loop.
         self.inline_writes = store.durability == "none"
+        self._prefix = store.layout == "prefix"
+        router = self.router
+        router.add("GET", "/healthcheck", self.healthcheck)
+        router.add("GET", "/has", self.has)
+        router.add("GET", "/has-now", self.has_now)
+        router.add("GET", "/buffer-length", self.buffer_length)
+        if writable:
+            router.add("PUT", "/promise/{checksum}", self.promise)
+            router.add("PUT", "/{checksum}", self.put_buffer, streaming=True, max_body=SMALL_BODY)
+        router.add("GET", "/{checksum}", self.get_buffer)
 
-    async def wait_for_uploads(self, checksums: list[str]) -> None:
+    # ---- the application's answers ------------------------------------
+
+    def on_error(self, request: Request, exc: Exception) -> Response:
+        if isinstance(exc, requests.InvalidRequest):
+            return exc.response()
+        if isinstance(exc, ChecksumMismatchError):
+            return text("Incorrect checksum", 400)
+        if isinstance(exc, InvalidCompressedPayload):
+            return text("Invalid compressed payload", 400)
+        status = errormap.http_status(exc)
+        if status >= 500:
+            return super().on_error(request, exc)
+        return json_response({"message": str(exc)}, status)
+
+    def no_route(self, request: Request, allowed: tuple[str, ...]) -> Response:
+        if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
+            return Response(200, b"OK", {
+                "Access-Control-Allow-Origin": "*",
+                "Access-Control-Allow-Methods": "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT",
+                "Access-Control-Allow-Headers": request.headers.get("access-control-request-headers", "*"),
+                "Access-Control-Max-Age": "600",
+            }, content_type="text/plain; charset=utf-8")
+        return super().no_route(request, allowed)
+
+    def finalize(self, request: Request, response: Response) -> None:
+        """Permissive CORS, as the reference's (no credentials)."""
+        if "origin" in request.headers:
+            response.headers["Access-Control-Allow-Origin"] = "*"
+
+    async def shutdown(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.store.close)
+
+    # ---- presence and lengths -------------------------------------------
+
+    def healthcheck(self, request: Request) -> Response:
+        return Response(200, b"OK")
+
+    def _presence(self, checksums: list[str], include_promises: bool) -> Response:
+        found = self.store.has(checksums) if checksums else []
+        uploads, promises = self.uploads, self.promises
+        return json_response([
+            bool(present) or cs in uploads or (include_promises and promises.is_live(cs))
+            for cs, present in zip(checksums, found)
+        ])
+
+    def has(self, request: Request) -> Any:
+        """Booleans: stored, being uploaded, or promised."""
+        return self._presence_request(request, include_promises=True)
+
+    def has_now(self, request: Request) -> Any:
+        """Booleans, ignoring promises (the reference's /has-now)."""
+        return self._presence_request(request, include_promises=False)
+
+    def _presence_request(self, request: Request, include_promises: bool) -> Any:
+        checksums = requests.checksum_list(request)
+        if len(checksums) <= BIG_LIST:
+            return self._presence(checksums, include_promises)
+        return self._in_thread(self._presence, checksums, include_promises)
+
+    def buffer_length(self, request: Request) -> Any:
+        """Decompressed lengths (0 if absent); ``true`` for promised buffers, as
+        the reference answers (its clients accept a boolean there)."""
+        checksums = requests.checksum_list(request)
+        if len(checksums) <= BIG_LIST and not any(cs in self.uploads for cs in checksums):
+            return self._lengths(checksums)
+        return self._lengths_later(checksums)
+
+    async def _lengths_later(self, checksums: list[str]) -> Response:
+        await self._wait_for_uploads(checksums)
+        return await self._in_thread(self._lengths, checksums)
+
+    def _lengths(self, checksums: list[str]) -> Response:
+        lengths = self.store.lengths(checksums) if checksums else []
+        live = self.promises.is_live
+        return json_response([True if live(cs) else (length or 0) for cs, length in zip(checksums, lengths)])
+
+    async def _in_thread(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    async def _wait_for_uploads(self, checksums: list[str]) -> None:
         for cs in checksums:
             event = self.uploads.get(cs)
             if event is not None:
                 await event.wait()
 
+    # ---- reading ----------------------------------------------------------
 
-STATE = web.AppKey("state", ServerState)
-#: Compact JSON, as FastAPI (the reference) writes it.
-json_response = functools.partial(web.json_response, dumps=functools.partial(json.dumps, separators=(",", ":")))
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+    def get_buffer(self, request: Request) -> Any:
+        """The buffer's bytes. The common case (a plain file in the main
+        folder, no upload of it in progress) is answered right here."""
+        cs = requests.path_checksum(request)
+        if cs not in self.uploads:
+            response = self._serve_main_file(cs)
+            if response is not None:
+                return response
+        return self._get_slow(cs)
 
-
-@web.middleware
-async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Validation errors as the reference's JSON, router misses as FastAPI's,
-    anything unexpected as a logged 500."""
-    try:
-        return await handler(request)
-    except requests.InvalidRequest as exc:
-        return exc.response
-    except web.HTTPMethodNotAllowed as exc:
-        return json_response({"detail": "Method Not Allowed"}, status=405,
-                                 headers={"Allow": ", ".join(sorted(exc.allowed_methods))})
-    except web.HTTPNotFound:
-        return json_response({"detail": "Not Found"}, status=404)
-    except web.HTTPException:
-        raise
-    except (ConnectionResetError, asyncio.CancelledError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - the server must keep serving
-        status = errormap.http_status(exc)
-        if status >= 500:
-            LOGGER.exception("%s %s failed", request.method, request.path)
-            return web.Response(status=500, text="Internal Server Error")
-        return json_response({"message": str(exc)}, status=status)
-
-
-@web.middleware
-async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Permissive CORS, as the reference's (no credentials)."""
-    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-        return web.Response(text="OK", headers={
-            "Access-Control-Allow-Origin": "*",
-            "Access-Control-Allow-Methods": "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT",
-            "Access-Control-Allow-Headers": request.headers.get("Access-Control-Request-Headers", "*"),
-            "Access-Control-Max-Age": "600",
-        })
-    response = await handler(request)
-    if "Origin" in request.headers:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
-
-
-async def healthcheck(request: web.Request) -> web.Response:
-    return web.Response(text="OK")
-
-
-async def _presence(request: web.Request, include_promises: bool) -> web.Response:
-    state = request.app[STATE]
-    checksums = await requests.checksum_list(request)
-    found = state.store.has(checksums) if checksums else []
-    answer = [
-        bool(present) or cs in state.uploads or (include_promises and state.promises.is_live(cs))
-        for cs, present in zip(checksums, found)
-    ]
-    return json_response(answer)
-
-
-async def has(request: web.Request) -> web.Response:
-    """Booleans: stored, being uploaded, or promised."""
-    return await _presence(request, include_promises=True)
-
-
-async def has_now(request: web.Request) -> web.Response:
-    """Booleans, ignoring promises (the reference's /has-now)."""
-    return await _presence(request, include_promises=False)
-
-
-async def buffer_length(request: web.Request) -> web.Response:
-    """Decompressed lengths (0 if absent); ``true`` for promised buffers, as
-    the reference answers (its clients accept a boolean there)."""
-    state = request.app[STATE]
-    checksums = await requests.checksum_list(request)
-    await state.wait_for_uploads(checksums)
-    lengths = state.store.lengths(checksums) if checksums else []
-    answer: list[Any] = [
-        True if state.promises.is_live(cs) else (length or 0)
-        for cs, length in zip(checksums, lengths)
-    ]
-    return json_response(answer)
-
-
-def _headers(checksum: str) -> dict[str, str]:
-    return {"Content-Type": "application/octet-stream",
-            "Content-Disposition": f'attachment; filename="{checksum}"'}
-
-
-async def get_buffer(request: web.Request) -> web.StreamResponse:
-    """The buffer's bytes; waits for an upload in progress or a promise."""
-    state = request.app[STATE]
-    cs = requests.path_checksum(request)
-    while True:
-        await state.wait_for_uploads([cs])
-        path = state.store.get_path(cs)
-        if path is not None or not state.promises.is_live(cs):
-            break
-        await state.promises.wait(cs)
-    if path is None:
-        if cs in state.store:  # only a compressed form
-            return await _send_decompressed(request, state, cs)
-        if os.path.isdir(os.path.join(state.store.directory, cs[:2], cs)):
-            return json_response({"message": f"File for {cs} is not a file."}, status=400)
-        return web.Response(status=404, text="Not found")
-    size = os.stat(path).st_size
-    if size > SMALL_FILE:
-        return web.FileResponse(path, headers=_headers(cs))  # sendfile
-    with open(path, "rb") as f:
-        return web.Response(body=f.read(), headers=_headers(cs))
-
-
-async def _send_decompressed(request: web.Request, state: ServerState, cs: str) -> web.StreamResponse:
-    """A buffer stored only compressed, sent decompressed (identity), which
-    every client can read (the released client cannot decode zstd).
-
-    Small buffers are verified before the first byte goes out (corruption is
-    a 400); large ones are streamed in bounded memory and hashed on the way:
-    on a mismatch the connection is cut before the end, so the client sees
-    an incomplete body, never a complete wrong one.
-    """
-    loop = asyncio.get_running_loop()
-    length = state.store.lengths([cs])[0]
-    if length is not None and length <= SMALL_FILE:
+    def _serve_main_file(self, cs: str) -> Response | None:
+        path = os.path.join(self.store.directory, cs[:2], cs) if self._prefix else os.path.join(self.store.directory, cs)
         try:
-            data = await loop.run_in_executor(None, state.store.get, cs)
-        except ChecksumMismatchError:
-            return json_response({"message": f"File corruption: buffer {cs} does not have the correct "
-                                             f"{state.store.hash_algorithm} checksum."}, status=400)
-        return web.Response(body=data, headers=_headers(cs))
-    stream = await loop.run_in_executor(None, state.store.open, cs)
-    try:
-        response = web.StreamResponse(headers=_headers(cs))
-        if length is not None:
-            response.content_length = length
-        await response.prepare(request)
-        hasher = _native.Hasher(state.store.hash_algorithm)
-        held = b""  # the last piece goes out only once the hash matched
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        return self._serve_fd(cs, fd)
+
+    def _serve_fd(self, cs: str, fd: int) -> Response | None:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                os.close(fd)
+                return None
+            if info.st_size > SMALL_FILE:
+                return Response(200, FileBody(fd, 0, info.st_size), _headers(cs))  # sendfile
+            data = os.read(fd, info.st_size) if info.st_size else b""
+            while len(data) < info.st_size:  # pragma: no cover - short reads are rare
+                more = os.read(fd, info.st_size - len(data))
+                if not more:
+                    break
+                data += more
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+        return Response(200, data, _headers(cs))
+
+    async def _get_slow(self, cs: str) -> Response:
+        """Waits for an upload in progress or a promise; then looks in the
+        extra folders and at compressed forms."""
         while True:
-            piece = await loop.run_in_executor(None, stream.read, SMALL_BODY)
-            if not piece:
+            await self._wait_for_uploads([cs])
+            path = self.store.get_path(cs)
+            if path is not None or not self.promises.is_live(cs):
                 break
-            hasher.update(piece)
+            await self.promises.wait(cs)
+        if path is not None:
+            response = self._serve_fd(cs, os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+            if response is not None:
+                return response
+        if cs in self.store:  # only a compressed form
+            return await self._send_decompressed(cs)
+        if os.path.isdir(os.path.join(self.store.directory, cs[:2], cs)):
+            return json_response({"message": f"File for {cs} is not a file."}, 400)
+        return Response(404, b"Not found")
+
+    async def _send_decompressed(self, cs: str) -> Response:
+        """A buffer stored only compressed, sent decompressed (identity),
+        which every client can read (the released client cannot decode zstd).
+
+        Small buffers are verified before the first byte goes out (corruption
+        is a 400); large ones are streamed in bounded memory and hashed on the
+        way, and the last piece is held back until the hash matched: on a
+        mismatch the connection is cut, so the client sees an incomplete
+        body, never a complete wrong one.
+        """
+        loop = asyncio.get_running_loop()
+        length = self.store.lengths([cs])[0]
+        if length is not None and length <= SMALL_FILE:
+            try:
+                data = await loop.run_in_executor(None, self.store.get, cs)
+            except ChecksumMismatchError:
+                return json_response({"message": f"File corruption: buffer {cs} does not have the correct "
+                                                 f"{self.store.hash_algorithm} checksum."}, 400)
+            return Response(200, data, _headers(cs))
+        stream = await loop.run_in_executor(None, self.store.open, cs)
+        return Response(200, StreamBody(self._verified_pieces(cs, stream), length), _headers(cs))
+
+    async def _verified_pieces(self, cs: str, stream: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        try:
+            hasher = _native.Hasher(self.store.hash_algorithm)
+            held = b""
+            while True:
+                piece = await loop.run_in_executor(None, stream.read, SMALL_BODY)
+                if not piece:
+                    break
+                hasher.update(piece)
+                if held:
+                    yield held
+                held = piece
+            if hasher.digest() != bytes.fromhex(cs):
+                LOGGER.error("compressed buffer %s is corrupt: connection cut", cs)
+                raise ConnectionResetError(f"corrupt compressed buffer {cs}")
             if held:
-                await response.write(held)
-            held = piece
-        if hasher.digest() != bytes.fromhex(cs):
-            LOGGER.error("compressed buffer %s is corrupt: connection cut", cs)
-            raise ConnectionResetError(f"corrupt compressed buffer {cs}")
-        await response.write_eof(held)
-        return response
-    finally:
-        stream.close()
+                yield held
+        finally:
+            stream.close()
 
+    # ---- writing ----------------------------------------------------------
 
-async def promise(request: web.Request) -> web.Response:
-    state = request.app[STATE]
-    cs = requests.path_checksum(request)
-    lifetime = state.promises.promise(cs)
-    return json_response({"checksum": cs, "expires_in": lifetime}, status=202)
+    def promise(self, request: Request) -> Response:
+        cs = requests.path_checksum(request)
+        lifetime = self.promises.promise(cs)
+        return json_response({"checksum": cs, "expires_in": lifetime}, 202)
 
+    def put_buffer(self, request: Request) -> Any:
+        """Store the body under its checksum, verified while it is written."""
+        cs = requests.path_checksum(request)
+        encoding = request.headers.get("content-encoding")
+        if suffix_for(encoding) is None and request.body is not None and self.inline_writes:
+            created = self.store.write(request.body, cs).created  # a small body: right now
+            return self._stored(cs, created)
+        return self._put_later(request, cs, encoding)
 
-async def _store_small(state: ServerState, cs: str, data: bytes) -> bool:
-    if state.inline_writes:
-        return state.store.write(data, cs).created
-    loop = asyncio.get_running_loop()
-    return (await loop.run_in_executor(None, state.store.write, data, cs)).created
+    def _stored(self, cs: str, created: bool) -> Response:
+        self.promises.resolve(cs)
+        return Response(200, b"OK") if created else Response(201, b"")
 
+    async def _put_later(self, request: Request, cs: str, encoding: str | None) -> Response:
+        event = self.uploads.setdefault(cs, asyncio.Event())
+        try:
+            if suffix_for(encoding) is not None:
+                created = await self._store_compressed(request, cs, encoding)  # type: ignore[arg-type]
+            elif request.body is not None:
+                created = (await self._in_thread(self.store.write, request.body, cs)).created
+            else:
+                created = await self._store_stream(request, cs)
+        finally:
+            if self.uploads.get(cs) is event:
+                del self.uploads[cs]
+            event.set()
+        return self._stored(cs, created)
 
-async def _store_stream(state: ServerState, cs: str, request: web.Request) -> bool:
-    """Feed the body to a native store writer in 1 MiB pieces; each piece is
-    hashed and written in a thread while the next one is received."""
-    loop = asyncio.get_running_loop()
-    writer = state.store.writer(cs)
-    try:
-        pending = None
-        async for piece in request.content.iter_chunked(SMALL_BODY):
+    async def _body_pieces(self, request: Request) -> Any:
+        if request.body is not None:
+            if request.body:
+                yield request.body
+            return
+        while True:
+            piece = await request.stream.read(SMALL_BODY)
+            if not piece:
+                return
+            yield piece
+
+    async def _store_stream(self, request: Request, cs: str) -> bool:
+        """Feed the body to a native store writer in 1 MiB pieces; each piece
+        is hashed and written in a thread while the next one is received."""
+        loop = asyncio.get_running_loop()
+        writer = self.store.writer(cs)
+        try:
+            pending = None
+            async for piece in self._body_pieces(request):
+                if pending is not None:
+                    await pending
+                pending = loop.run_in_executor(None, writer.feed, piece)
             if pending is not None:
                 await pending
-            pending = loop.run_in_executor(None, writer.feed, piece)
-        if pending is not None:
-            await pending
-        result = await loop.run_in_executor(None, writer.finish)
-        return result.created
-    finally:
-        writer.close()  # an interrupted upload leaves no temporary file
+            return (await loop.run_in_executor(None, writer.finish)).created
+        finally:
+            writer.close()  # an interrupted upload leaves no temporary file
+
+    async def _store_compressed(self, request: Request, cs: str, content_encoding: str) -> bool:
+        """A gzip/zstd body: kept compressed, verified on its decompressed bytes."""
+        loop = asyncio.get_running_loop()
+        writer = await loop.run_in_executor(None, self.store.compressed_writer, cs, content_encoding)
+        try:
+            async for piece in self._body_pieces(request):
+                await loop.run_in_executor(None, writer.feed, piece)
+            return await loop.run_in_executor(None, writer.finish)
+        finally:
+            writer.close()
 
 
-async def _store_compressed(state: ServerState, cs: str, request: web.Request, content_encoding: str) -> bool:
-    """A gzip/zstd body: kept compressed, verified on its decompressed bytes."""
-    loop = asyncio.get_running_loop()
-    writer = await loop.run_in_executor(None, state.store.compressed_writer, cs, content_encoding)
-    try:
-        async for piece in request.content.iter_chunked(SMALL_BODY):
-            await loop.run_in_executor(None, writer.feed, piece)
-        return await loop.run_in_executor(None, writer.finish)
-    finally:
-        writer.close()
-
-
-async def put_buffer(request: web.Request) -> web.Response:
-    """Store the body under its checksum, verified while it is written."""
-    state = request.app[STATE]
-    cs = requests.path_checksum(request)
-    event = state.uploads.setdefault(cs, asyncio.Event())
-    try:
-        length = request.content_length
-        encoding = request.headers.get("Content-Encoding")
-        if suffix_for(encoding) is not None:
-            created = await _store_compressed(state, cs, request, encoding)  # type: ignore[arg-type]
-        elif length is not None and length <= SMALL_BODY:
-            created = await _store_small(state, cs, await request.read())
-        else:
-            created = await _store_stream(state, cs, request)
-    except ChecksumMismatchError:
-        return web.Response(status=400, text="Incorrect checksum")
-    except InvalidCompressedPayload:
-        return web.Response(status=400, text="Invalid compressed payload")
-    finally:
-        if state.uploads.get(cs) is event:
-            del state.uploads[cs]
-        event.set()
-    state.promises.resolve(cs)
-    return web.Response(status=200, text="OK") if created else web.Response(status=201)
-
-
-async def read_only(request: web.Request) -> web.Response:
-    raise web.HTTPMethodNotAllowed(request.method, ["GET"])
-
-
-def make_app(store: BufferStore, *, writable: bool,
-             extra_middlewares: tuple[Any, ...] = ()) -> web.Application:
-    """The aiohttp application of a hashserver over store."""
-    app = web.Application(middlewares=[*extra_middlewares, cors_middleware, errors_middleware],
-                          client_max_size=SMALL_BODY * 2)
-    app[STATE] = ServerState(store, writable)
-    app.router.add_get("/healthcheck", healthcheck)
-    app.router.add_get("/has", has)
-    app.router.add_get("/has-now", has_now)
-    app.router.add_get("/buffer-length", buffer_length)
-    if writable:
-        app.router.add_put("/promise/{checksum}", promise)
-        app.router.add_put("/{checksum}", put_buffer)
-    else:
-        app.router.add_put("/{checksum}", read_only)  # 405, as the reference
-    app.router.add_get("/{checksum}", get_buffer)  # HEAD too
-    return app
+def make_app(store: BufferStore, *, writable: bool) -> HashserverApp:
+    """The HTTP application of a hashserver over store."""
+    return HashserverApp(store, writable=writable)

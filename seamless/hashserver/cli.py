@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 
-from ..server.lifecycle import Activity, ServerOptions, serve
+from ..server.lifecycle import ServerOptions, serve
 from .app import make_app
 from .store import BufferStore
 
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     directory = os.path.abspath(args.directory)
     extra = [d.strip() for d in args.extra_dirs.split(";") if d.strip()]
 
-    def make(activity: Activity):
+    def make():
         if args.layout not in ("prefix", "flat"):
             raise ValueError("Layout must be 'flat' or 'prefix'")
         if not os.path.isdir(directory):
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise FileNotFoundError(2, f"Directory '{args.directory}' does not exist or is not a directory", directory)
         store = BufferStore(directory, args.layout, args.hash_algorithm, args.durability,
                             extra_dirs=extra, writable=args.writable)
-        return make_app(store, writable=args.writable, extra_middlewares=(activity.middleware,))
+        return make_app(store, writable=args.writable)
 
     options = ServerOptions("hashserver", args.host, args.port,
                             tuple(args.port_range) if args.port_range else None,

@@ -12,22 +12,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aiohttp import web
-
-
-
-def _compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+from ..server.http import Request, Response, json_response
 
 
 class InvalidRequest(Exception):
-    """A request that fails validation; .response is the 400 to send."""
+    """A request that fails validation (answered with .response(), a 400)."""
 
     def __init__(self, kind: str, loc: list[Any], msg: str, value: Any):
         super().__init__(msg)
-        body = {"message": "Invalid data",
-                "exception": {"type": kind, "loc": loc, "msg": msg, "input": value}}
-        self.response = web.json_response(body, status=400, dumps=_compact)
+        self.body = {"message": "Invalid data",
+                     "exception": {"type": kind, "loc": loc, "msg": msg, "input": value}}
+
+    def response(self) -> Response:
+        return json_response(self.body, 400)
 
 
 def _checksum_problem(value: str) -> str | None:
@@ -52,14 +49,14 @@ def checksum(value: Any, loc: list[Any]) -> str:
     return bytes.fromhex(value).hex()
 
 
-def path_checksum(request: web.Request) -> str:
-    return checksum(request.match_info["checksum"], ["path", "checksum"])
+def path_checksum(request: Request) -> str:
+    return checksum(request.params["checksum"], ["path", "checksum"])
 
 
-async def checksum_list(request: web.Request) -> list[str]:
+def checksum_list(request: Request) -> list[str]:
     """The JSON array of checksums in the body of a /has-like GET."""
-    raw = await request.read()
-    content_type = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
+    raw = request.body or b""
+    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if not raw:
         raise InvalidRequest("missing", ["body"], "Field required", None)
     text = raw.decode("utf-8", errors="replace")
@@ -72,4 +69,10 @@ async def checksum_list(request: web.Request) -> list[str]:
         body = text  # as the reference: a non-JSON body is a string, not a list
     if not isinstance(body, list):
         raise InvalidRequest("list_type", ["body"], "Input should be a valid list", body)
+    if all(type(item) is str and len(item) == 64 for item in body):
+        try:  # the usual case: one check for the whole list
+            if len(bytes.fromhex("".join(body))) == 32 * len(body):
+                return [item.lower() for item in body]
+        except ValueError:
+            pass
     return [checksum(item, ["body", i]) for i, item in enumerate(body)]

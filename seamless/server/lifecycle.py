@@ -1,4 +1,4 @@
-"""Running an aiohttp application as a seamless service.
+"""Running an HTTP application as a seamless service.
 
 ``serve()`` does start-up in the launcher's order (status file, options,
 port), writes ``failed`` into the status file for every start-up error,
@@ -13,20 +13,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import sys
-import time
 from dataclasses import dataclass
-from typing import Awaitable, Callable
-
-from aiohttp import web
+from typing import Callable
 
 from .. import errormap
+from .http import HttpApp, HttpServer, new_event_loop
 from .ports import bind_listening_socket
 from .statusfile import StatusFile
 
 LOGGER = logging.getLogger("seamless.server")
 #: Seconds that in-flight requests get to finish at shutdown.
 SHUTDOWN_GRACE = 10.0
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass(frozen=True)
@@ -41,28 +41,7 @@ class ServerOptions:
     timeout: float | None = None
 
 
-class Activity:
-    """When the last request started or ended (for the inactivity timeout)."""
-
-    def __init__(self) -> None:
-        self.last = time.monotonic()
-        self.active = 0
-
-    def idle_seconds(self) -> float:
-        return 0.0 if self.active else time.monotonic() - self.last
-
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-        self.active += 1
-        self.last = time.monotonic()
-        try:
-            return await handler(request)
-        finally:
-            self.active -= 1
-            self.last = time.monotonic()
-
-
-AppFactory = Callable[[Activity], web.Application]
+AppFactory = Callable[[], HttpApp]
 
 
 def serve(make_app: AppFactory, options: ServerOptions) -> int:
@@ -74,8 +53,11 @@ def serve(make_app: AppFactory, options: ServerOptions) -> int:
         if options.timeout is not None and options.timeout <= 0:
             raise ValueError("--timeout must be a positive number")
         sock = bind_listening_socket(options.host, options.port, options.port_range)
-        activity = Activity()
-        app = make_app(activity)
+        try:
+            app = make_app()
+        except BaseException:
+            sock.close()
+            raise
     except Exception as exc:  # noqa: BLE001 - every start-up failure is reported
         if status is not None:
             status.failed(str(exc))
@@ -83,44 +65,44 @@ def serve(make_app: AppFactory, options: ServerOptions) -> int:
             LOGGER.exception("start-up failed")
         print(f"error: {exc}", file=sys.stderr)
         return errormap.EXIT_FAILURE
-    return asyncio.run(_run(app, sock, status, options, activity))
+    loop = new_event_loop()
+    try:
+        return loop.run_until_complete(_run(app, sock, status, options))
+    finally:
+        loop.close()
 
 
-async def _run(app: web.Application, sock: object, status: StatusFile | None,
-               options: ServerOptions, activity: Activity) -> int:
-    # auto_decompress=False: a compressed upload reaches the handler as sent
-    # (the hashserver stores gzip/zstd bodies in their compressed form).
-    runner = web.AppRunner(app, handle_signals=False, access_log=None,
-                           shutdown_timeout=SHUTDOWN_GRACE, auto_decompress=False)
-    await runner.setup()
-    site = web.SockSite(runner, sock, shutdown_timeout=SHUTDOWN_GRACE)  # type: ignore[arg-type]
-    await site.start()
-    port = sock.getsockname()[1]  # type: ignore[attr-defined]
+async def _run(app: HttpApp, sock: socket.socket, status: StatusFile | None,
+               options: ServerOptions) -> int:
+    server = HttpServer(app)
+    await server.start(sock)
+    port = sock.getsockname()[1]
     print(f"{options.name} running on http://{options.host}:{port} (Ctrl+C to stop)", file=sys.stderr, flush=True)
     if status is not None:
         status.running(port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    for sig in SIGNALS:
         loop.add_signal_handler(sig, stop.set)
-    monitor = asyncio.create_task(_watch_inactivity(activity, options.timeout, stop))
+    monitor = asyncio.ensure_future(_watch_inactivity(app, options.timeout, stop))
     try:
         await stop.wait()
     finally:
         monitor.cancel()
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        for sig in SIGNALS:
             loop.remove_signal_handler(sig)
-        await runner.cleanup()
+        await server.stop(SHUTDOWN_GRACE)
+        await app.shutdown()
         if status is not None:
             status.stopped()
     return errormap.EXIT_OK
 
 
-async def _watch_inactivity(activity: Activity, timeout: float | None, stop: asyncio.Event) -> None:
+async def _watch_inactivity(app: HttpApp, timeout: float | None, stop: asyncio.Event) -> None:
     if timeout is None:
         return
     while not stop.is_set():
         await asyncio.sleep(min(1.0, timeout))
-        if activity.idle_seconds() >= timeout:
+        if app.activity.idle_seconds() >= timeout:
             LOGGER.info("no request for %s s: stopping", timeout)
             stop.set()

@@ -1,0 +1,158 @@
+"""Request bodies that arrive while their handler runs, and zero-copy file
+responses.
+
+BodyStream holds the pieces of a streamed request body. When more than
+HIGH_WATER bytes wait unread, the connection stops reading from the socket
+(TCP pushes back on the client) until the handler has taken them: memory
+stays bounded whatever the body's size.
+
+send_file() writes a file region to a socket with os.sendfile in a worker
+thread, so large GETs are zero-copy and never block the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import select
+from typing import Any, Callable
+
+HIGH_WATER = 4 << 20
+LOW_WATER = 1 << 20
+#: A client that accepts no byte for this long is given up on.
+STALL_SECONDS = 60.0
+
+
+class ClientDisconnected(ConnectionResetError):
+    """The client went away before the whole body arrived."""
+
+
+class BodyStream:
+    """The body of one request, piece by piece (see the module doc)."""
+
+    def __init__(self, pause: Callable[[], None], resume: Callable[[], None]):
+        self._pieces: collections.deque[bytes] = collections.deque()
+        self._size = 0
+        self._done = False
+        self._error: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._pause = pause
+        self._resume = resume
+        self._paused = False
+        self.received = 0
+
+    # ---- the connection's side ----------------------------------------
+
+    def feed(self, piece: bytes) -> None:
+        if not piece:
+            return
+        self._pieces.append(piece)
+        self._size += len(piece)
+        self.received += len(piece)
+        if self._size > HIGH_WATER and not self._paused:
+            self._paused = True
+            self._pause()
+        self._wake()
+
+    def end(self) -> None:
+        self._done = True
+        self._wake()
+
+    def abort(self, error: BaseException) -> None:
+        if not self._done:
+            self._error = error
+        self._wake()
+
+    @property
+    def finished(self) -> bool:
+        return self._done
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # ---- the handler's side -------------------------------------------
+
+    async def read(self, minimum: int = 1) -> bytes:
+        """At least minimum bytes (fewer only at the end of the body; b""
+        once it is all read). minimum is capped at HIGH_WATER.
+
+        Raises:
+            ClientDisconnected: the client went away mid-body.
+        """
+        minimum = min(minimum, HIGH_WATER)
+        while self._size < minimum and not self._done:
+            if self._error is not None:
+                raise self._error
+            self._waiter = asyncio.get_running_loop().create_future()
+            if self._paused:  # the handler wants more than is buffered
+                self._paused = False
+                self._resume()
+            await self._waiter
+            self._waiter = None
+        if self._error is not None and not self._done:
+            raise self._error
+        data = b"".join(self._pieces) if len(self._pieces) != 1 else self._pieces[0]
+        self._pieces.clear()
+        self._size = 0
+        if self._paused:
+            self._paused = False
+            self._resume()
+        return data
+
+    async def read_all(self, limit: int) -> bytes:
+        """The whole body, refusing more than limit bytes (ValueError)."""
+        parts = []
+        total = 0
+        while True:
+            piece = await self.read(LOW_WATER)
+            if not piece:
+                return b"".join(parts)
+            total += len(piece)
+            if total > limit:
+                raise ValueError(f"body larger than {limit} bytes")
+            parts.append(piece)
+
+    def __aiter__(self) -> "BodyStream":
+        return self
+
+    async def __anext__(self) -> bytes:
+        piece = await self.read(LOW_WATER)
+        if not piece:
+            raise StopAsyncIteration
+        return piece
+
+
+def sendfile_blocking(sock_fd: int, file_fd: int, offset: int, count: int,
+                      stall: float = STALL_SECONDS) -> int:
+    """Send count bytes of file_fd from offset to a non-blocking socket,
+    waiting (poll) while the socket is full; return the bytes sent.
+
+    Raises:
+        TimeoutError: the client accepted nothing for ``stall`` seconds.
+        OSError: the connection broke, or the file is shorter than expected.
+    """
+    poller = select.poll()
+    poller.register(sock_fd, select.POLLOUT)
+    sent_total = 0
+    while sent_total < count:
+        try:
+            sent = os.sendfile(sock_fd, file_fd, offset + sent_total, min(count - sent_total, 1 << 30))
+        except BlockingIOError:
+            if not poller.poll(stall * 1000):
+                raise TimeoutError("client stopped reading") from None
+            continue
+        if sent == 0:
+            raise OSError("file ended before its announced size")
+        sent_total += sent
+    return sent_total
+
+
+def socket_fd(transport: Any) -> int:
+    """The file descriptor of a transport's socket."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        raise OSError("transport has no socket")
+    return sock.fileno()
