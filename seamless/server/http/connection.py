@@ -123,6 +123,7 @@ class HttpConnection(asyncio.Protocol):
     def _resume_reading(self) -> None:
         if self.reading_paused and not self.closed:
             self.reading_paused = False
+            self.last_activity = time.monotonic()  # the client's clock restarts now
             self.transport.resume_reading()
 
     async def drain(self) -> None:
@@ -409,14 +410,17 @@ class HttpConnection(asyncio.Protocol):
     # ---- the server's sweep ---------------------------------------------------
 
     def check_timeouts(self, now: float) -> None:
-        if self.closed or self.busy:
+        if self.closed:
             return
-        if self.sink is not None or self.pending is not None:
-            if now - self.last_activity > BODY_TIMEOUT:
+        if self.sink is not None or self.pending is not None:  # a body is arriving
+            # (unless we paused reading ourselves: then the handler is slow, not the client)
+            if not self.reading_paused and now - self.last_activity > BODY_TIMEOUT:
                 LOGGER.info("dropping a client that stopped sending its body")
                 if self.sink is not None:
                     self.sink[1].abort(ClientDisconnected("client stopped sending"))
                 self._abort()
+        elif self.busy:  # the handler's own business
+            return
         elif self.head_started is not None:
             if now - self.head_started > HEAD_TIMEOUT:
                 self._fail(HttpError(408, "Request timeout"))

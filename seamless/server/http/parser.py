@@ -15,6 +15,7 @@ from .messages import Headers, Request
 #: A head (request line and headers) longer than this is refused with 431.
 MAX_HEAD = 16 * 1024
 MAX_HEADERS = 100
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL = re.compile("[\x00-\x20\x7f]")
 METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT"})
 
@@ -49,7 +50,7 @@ def parse_head(head: bytes) -> Request:
     headers = Headers()
     for line in lines[1:]:
         name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip() or name[0] in " \t":
+        if not sep or not _TOKEN.fullmatch(name):
             raise HttpError(400, "Bad header line")
         key = name.lower()
         value = value.strip(" \t")

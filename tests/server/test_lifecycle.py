@@ -1,0 +1,147 @@
+"""Start-up, status file, inactivity timeout and shutdown of both servers,
+as real processes (the launcher's protocol, protocol.md §1.2)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from server_process import MODULES, ServerProcess
+
+KINDS = {
+    "hashserver": lambda tmp: [str(tmp / "buffers"), "--writable"],
+    "seamless-database": lambda tmp: [str(tmp / "seamless.db"), "--writable"],
+}
+
+
+def run(kind, args, status=None, timeout=60):
+    """Run a server to completion; (exit code, stderr, status file contents)."""
+    command = [sys.executable, "-m", MODULES[kind], *args]
+    if status is not None:
+        command += ["--status-file", str(status)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    contents = json.loads(status.read_text()) if status is not None and status.exists() else None
+    return done.returncode, done.stderr, contents
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_status_running_then_stopped(tmp_path, kind):
+    srv = ServerProcess(kind, KINDS[kind](tmp_path), tmp_path)
+    status = srv.status()
+    assert status["status"] == "running" and status["workdir"] == str(tmp_path)  # keys kept
+    assert srv.request("GET", "/healthcheck")[0] == 200
+    assert srv.stop(signal.SIGTERM) == 0
+    final = srv.status()
+    assert final["status"] == "stopped" and final["workdir"] == str(tmp_path)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_inactivity_timeout(tmp_path, kind):
+    status = tmp_path / "status.json"
+    status.write_text("{}")
+    started = time.monotonic()
+    code, _, contents = run(kind, [*KINDS[kind](tmp_path), "--timeout", "1.5", "--port", "0"], status)
+    assert code == 0 and contents["status"] == "stopped"
+    assert 1.4 < time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_port_range(tmp_path, kind):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        base = probe.getsockname()[1]
+    start, end = (base, base + 3) if base < 65000 else (base - 3, base)
+    srv = ServerProcess(kind, [*KINDS[kind](tmp_path), "--port-range", str(start), str(end)], tmp_path)
+    try:
+        assert start <= srv.port <= end
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_busy_port_writes_failed(tmp_path, kind):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status = tmp_path / "status.json"
+        status.write_text('{"a": 1}')
+        code, err, contents = run(kind, [*KINDS[kind](tmp_path), "--port", str(port)], status)
+    assert code == 1 and "already in use" in err
+    assert contents["status"] == "failed" and contents["a"] == 1 and "already in use" in contents["error"]
+
+
+@pytest.mark.parametrize("kind, args, message", [
+    ("hashserver", lambda tmp: [str(tmp / "missing")], "does not exist"),
+    ("hashserver", lambda tmp: [str(tmp), "--writable", "--layout", "spiral"], "Layout must be"),
+    ("seamless-database", lambda tmp: [str(tmp / "missing.db")], "must exist when --writable is not set"),
+    ("seamless-database", lambda tmp: [str(tmp / "no" / "dir.db"), "--writable"], "does not exist"),
+    ("seamless-database", lambda tmp: [str(tmp / "x.db"), "--writable", "--timeout", "0"], "--timeout"),
+])
+def test_start_up_failures_write_failed(tmp_path, kind, args, message):
+    status = tmp_path / "status.json"
+    status.write_text("{}")
+    code, err, contents = run(kind, [*args(tmp_path), "--port", "0"], status)
+    assert code == 1 and message in err
+    assert contents["status"] == "failed" and message in contents["error"]
+    assert "Traceback" not in err
+
+
+def test_corrupt_database_file_writes_failed(tmp_path):
+    db = tmp_path / "seamless.db"
+    db.write_bytes(b"this is not a database" * 100)
+    status = tmp_path / "status.json"
+    status.write_text("{}")
+    code, err, contents = run("seamless-database", [str(db), "--writable", "--port", "0"], status)
+    assert code == 1 and contents["status"] == "failed"
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_missing_status_file_fails_after_waiting(tmp_path):
+    code, err, _ = run("hashserver", [str(tmp_path), "--port", "0", "--status-file", str(tmp_path / "never.json")],
+                       timeout=60)
+    assert code == 1 and "not found" in err
+
+
+def test_status_file_written_later_is_waited_for(tmp_path):
+    status = tmp_path / "late.json"
+    command = [sys.executable, "-m", "seamless.hashserver", str(tmp_path / "b"), "--writable", "--port", "0",
+               "--status-file", str(status)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.0)
+        status.write_text('{"late": true}')
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            contents = json.loads(status.read_text() or "{}")
+            if contents.get("status") == "running":
+                break
+            time.sleep(0.1)
+        assert contents["status"] == "running" and contents["late"] is True
+    finally:
+        process.terminate()
+        assert process.wait(20) == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_help(kind):
+    done = subprocess.run([sys.executable, "-m", MODULES[kind], "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "--status-file" in done.stdout and "--port-range" in done.stdout
+
+
+def test_hashserver_bad_lock_timeout(tmp_path):
+    code, err, _ = run("hashserver", [str(tmp_path), "--lock-timeout", "0"])
+    assert code == 1 and "--lock-timeout must be a positive number" in err
+
+
+def test_relative_database_path(tmp_path):
+    with ServerProcess("seamless-database", ["rel.db", "--writable"], tmp_path) as srv:
+        assert srv.request("PUT", "/", {"type": "transformation", "checksum": "aa" * 32, "value": "bb" * 32})[0] == 200
+    assert (tmp_path / "rel.db").exists()
