@@ -239,7 +239,7 @@ NO_CHECKSUM = ("protocol", "bucket_probe")
 def _envelope(method: str, raw: bytes) -> tuple[str, dict[str, Any]]:
     try:
         request = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         raise malformed() from None
     if not isinstance(request, dict):
         raise malformed()

@@ -63,7 +63,7 @@ def checksum_list(request: Request) -> list[str]:
     if content_type in ("application/json", ""):
         try:
             body: Any = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InvalidRequest("json_invalid", ["body"], "JSON decode error", text) from None
     else:
         body = text  # as the reference: a non-JSON body is a string, not a list

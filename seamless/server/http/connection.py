@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .messages import FileBody, Request, Response, StreamBody
 from .parser import MAX_HEAD, ChunkedDecoder, HttpError, body_framing, parse_head
-from .streams import BodyStream, ClientDisconnected, sendfile_blocking, socket_fd
+from .streams import BodyStream, ClientDisconnected, sendfile_blocking, shutdown_socket, socket_fd
 
 if TYPE_CHECKING:  # pragma: no cover
     from .server import HttpServer
@@ -59,6 +59,7 @@ class HttpConnection(asyncio.Protocol):
         self._drain_waiter: asyncio.Future[None] | None = None
         self.last_activity = time.monotonic()
         self.head_started: float | None = None
+        self.sendfile_fd: int | None = None  # our duplicate, while a sendfile runs
 
     # ---- asyncio.Protocol -------------------------------------------------
 
@@ -74,6 +75,8 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.sendfile_fd is not None:  # stop a transfer in progress at once
+            shutdown_socket(self.sendfile_fd)
         self.server.connections.discard(self)
         if self.sink is not None:
             self.sink[1].abort(ClientDisconnected("client disconnected during the upload"))
@@ -379,9 +382,18 @@ class HttpConnection(asyncio.Protocol):
             transport.set_write_buffer_limits()
         if self.closed:
             raise ClientDisconnected("client disconnected")
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self.server.io_pool, sendfile_blocking, socket_fd(transport),
-                                   body.fd, body.offset, body.size)
+        # The thread works on its own duplicate of the socket's descriptor:
+        # if the connection closes meanwhile, the event loop closes its
+        # descriptor, and that number may at once be reused by a new
+        # connection, which the transfer must never reach.
+        self.sendfile_fd = os.dup(socket_fd(transport))
+        try:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self.server.io_pool, sendfile_blocking, self.sendfile_fd,
+                                       body.fd, body.offset, body.size)
+        finally:
+            fd, self.sendfile_fd = self.sendfile_fd, None
+            os.close(fd)
 
     async def _send_stream(self, body: StreamBody) -> None:
         chunked = body.length is None

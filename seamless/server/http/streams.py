@@ -156,3 +156,17 @@ def socket_fd(transport: Any) -> int:
     if sock is None:
         raise OSError("transport has no socket")
     return sock.fileno()
+
+
+def shutdown_socket(fd: int) -> None:
+    """Shut a socket down for both directions through one of its descriptors
+    (a sendfile blocked on it returns at once)."""
+    import socket
+
+    sock = socket.socket(fileno=os.dup(fd))
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        sock.close()
