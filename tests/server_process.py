@@ -112,3 +112,46 @@ class ServerProcess(HttpClientMixin):
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class ThreadedServer(HttpClientMixin):
+    """An HttpApp served from a thread of this process (its own event loop),
+    for tests that need to script or watch the server side."""
+
+    def __init__(self, app: Any):
+        import asyncio
+        import threading
+
+        from seamless.server.http import HttpServer, new_event_loop
+        from seamless.server.ports import bind_listening_socket
+
+        self.app = app
+        sock = bind_listening_socket("127.0.0.1", 0)
+        self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.loop = new_event_loop()
+        self.http = HttpServer(app)
+        ready = threading.Event()
+
+        async def main() -> None:
+            self._stop = asyncio.Event()
+            await self.http.start(sock)
+            ready.set()
+            await self._stop.wait()
+            await self.http.stop(2.0)
+
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(main(),), daemon=True)
+        self.thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("the threaded server did not start")
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(10)
+        self.loop.close()
+
+    def __enter__(self) -> "ThreadedServer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

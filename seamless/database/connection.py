@@ -122,6 +122,9 @@ class Connections:
         each write() inside is a savepoint, and one COMMIT ends them all.
         Nothing is committed if the group's body raises."""
         con = self.get()
+        if con.in_transaction:  # already in a group: join it
+            yield con
+            return
         self.begin_immediate(con)
         try:
             yield con

@@ -15,6 +15,14 @@ fixes: a PUT of a different result for a known transformation, or of one
 marked irreproducible, is a 409 instead of a silent overwrite; reverse rows
 are never duplicated; ``contest`` is accepted as the old name of
 ``irreproducible``.
+
+One extension, which the reference answers with ``Malformed request`` (so a
+client can tell and fall back): ``transformations``, many lookups or writes
+in one request. GET ``{"type": "transformations", "checksums": [TF, ...]}``
+answers a JSON list of results (``null`` where unknown); PUT ``{"type":
+"transformations", "value": [[TF, RESULT], ...]}`` writes them in one
+transaction and answers a JSON list with ``null`` for each stored pair and
+``"ERROR: ..."`` for each refused one (a conflict).
 """
 
 from __future__ import annotations
@@ -138,6 +146,18 @@ def _get_bucket_probe(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answe
     return _found(db.get_bucket_probe(kind, label))
 
 
+def _checksum_list(rq: dict[str, Any], field: str) -> list[Any]:
+    values = rq.get(field)
+    if not isinstance(values, list) or len(values) > MAX_BATCH:
+        raise malformed(f"Malformed transformations request: {field} must be a list of at most {MAX_BATCH}")
+    return values
+
+
+def _get_transformations(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
+    tfs = [_checksum(tf, "Malformed transformations request") for tf in _checksum_list(rq, "checksums")]
+    return 200, json.dumps([None if r is None else r.hex() for r in db.get_transformations(tfs)])
+
+
 def _get_protocol(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     return 200, json.dumps(PROTOCOL)
 
@@ -156,6 +176,7 @@ GETS: dict[str, Callable[[ResultDB, Any, dict[str, Any]], Answer]] = {
     "metadata": _get_metadata,
     "irreproducible": _get_irreproducible,
     "bucket_probe": _get_bucket_probe,
+    "transformations": _get_transformations,
 }
 
 
@@ -218,6 +239,23 @@ def _put_bucket_probe(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answe
     return OK
 
 
+def _put_transformations(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
+    message = "Malformed transformations request"
+    pairs = _checksum_list(rq, "value")
+    if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+        raise malformed(message)
+    checked = [(_checksum(tf, message), _checksum(res, message)) for tf, res in pairs]
+    outcomes: list[str | None] = []
+    with db.group():  # one transaction; each pair all-or-nothing by itself
+        for tf, res in checked:
+            try:
+                db.set_transformation(tf, res)
+                outcomes.append(None)
+            except ConflictError as exc:
+                outcomes.append(f"ERROR: {exc}")
+    return 200, json.dumps(outcomes)
+
+
 #: PUT handler and the message of its malformed requests.
 PUTS: dict[str, tuple[Callable[[ResultDB, Any, dict[str, Any]], Answer], str]] = {
     "transformation": (_put_transformation,
@@ -228,10 +266,13 @@ PUTS: dict[str, tuple[Callable[[ResultDB, Any, dict[str, Any]], Answer], str]] =
     "metadata": (_put_metadata, "Malformed PUT metadata request"),
     "irreproducible": (_put_irreproducible, "Malformed 'irreproducible' request"),
     "bucket_probe": (_put_bucket_probe, "Malformed PUT bucket_probe request"),
+    "transformations": (_put_transformations, "Malformed transformations request"),
 }
 #: Old names of PUT types (an older client sends "contest").
 ALIASES = {"contest": "irreproducible"}
-NO_CHECKSUM = ("protocol", "bucket_probe")
+NO_CHECKSUM = ("protocol", "bucket_probe", "transformations")
+#: Most items in one batch request.
+MAX_BATCH = 10_000
 
 
 # ---- the envelope -------------------------------------------------------------------

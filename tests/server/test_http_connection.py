@@ -14,10 +14,9 @@ import time
 
 import pytest
 
-from seamless.server.http import (FileBody, HttpApp, HttpServer, Request, Response, StreamBody,
-                                  new_event_loop, text)
+from seamless.server.http import FileBody, HttpApp, Request, Response, StreamBody, text
 from seamless.server.http import connection as connection_module
-from seamless.server.ports import bind_listening_socket
+from server_process import ThreadedServer
 
 
 class EchoApp(HttpApp):
@@ -78,35 +77,9 @@ class EchoApp(HttpApp):
 @pytest.fixture
 def server(tmp_path):
     app = EchoApp(tmp_path)
-    sock = bind_listening_socket("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    loop = new_event_loop()
-    http = HttpServer(app)
-    stop = None
-    ready = threading.Event()
-
-    def run():
-        nonlocal stop
-        asyncio.set_event_loop(loop)
-        stop = asyncio.Event()
-
-        async def main():
-            await http.start(sock)
-            ready.set()
-            await stop.wait()
-            await http.stop(2.0)
-
-        loop.run_until_complete(main())
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    ready.wait(10)
-    app.port = port
-    app.http = http
-    yield app
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(10)
-    loop.close()
+    with ThreadedServer(app) as threaded:
+        app.port = threaded.port
+        yield app
 
 
 def raw_exchange(port, data: bytes, read_until_close=True, timeout=10) -> bytes:

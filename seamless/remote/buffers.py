@@ -1,0 +1,323 @@
+"""AsyncBufferClient: a hashserver over HTTP (ours or the reference's).
+
+* One pooled keep-alive session per client, at most ``concurrency``
+  requests in flight.
+* Batching: ``has``/``lengths`` send thousands of checksums per request;
+  ``put_many`` asks ``/has-now`` (``/has`` on servers without it) first
+  and uploads only what is missing.
+* Large buffers stream both ways in bounded memory, with a progress
+  callback ``progress(done_bytes, total_bytes)``.
+* Every download is verified against its checksum while it arrives
+  (ChecksumMismatchError otherwise); gzip and zstd answers are decoded here,
+  whatever the server sends.
+* Timeouts scale with size, and only transient failures are retried
+  (policy.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from typing import Any, AsyncIterator, Callable, Iterable, Sequence
+
+import aiohttp
+
+from .. import _native
+from ..checksum_class import Checksum
+from ..exceptions import CacheMissError, ChecksumMismatchError, SeamlessError
+from ..hashserver.store import ReadOnlyStoreError
+from .policy import RETRY_STATUSES, Policy, TransientHTTPError, with_retries
+
+Progress = Callable[[int, int], Any]
+#: Checksums per /has request.
+HAS_BATCH = 10_000
+#: Pieces of streamed uploads and downloads.
+PIECE = 1 << 20
+
+
+class RemoteError(SeamlessError, OSError):
+    """A server answered with an error that is not the caller's fault
+    (after the retries), or cannot be reached."""
+
+
+class ReadOnlyServerError(ReadOnlyStoreError):
+    """A write to a server that does not accept writes (a ReadOnlyStoreError,
+    as the same write to a read-only local store)."""
+
+
+def _hex(checksum: Any) -> str:
+    return checksum.hex() if isinstance(checksum, Checksum) else Checksum(checksum).hex()
+
+
+class _Decoder:
+    """Undo a Content-Encoding (gzip, zstd) of a download."""
+
+    def __init__(self, encoding: str | None):
+        self.encoding = (encoding or "identity").strip().lower()
+        if self.encoding in ("gzip", "x-gzip"):
+            import zlib
+
+            self._z: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.encoding in ("zstd", "x-zstd"):
+            import zstandard
+
+            self._z = zstandard.ZstdDecompressor().decompressobj()
+        elif self.encoding in ("identity", ""):
+            self._z = None
+        else:
+            raise RemoteError(f"the server sent an unsupported Content-Encoding {encoding!r}")
+
+    def feed(self, piece: bytes) -> bytes:
+        return piece if self._z is None else self._z.decompress(piece)
+
+
+class AsyncBufferClient:
+    """Client of one hashserver; use as ``async with`` or call close()."""
+
+    def __init__(self, url: str, *, concurrency: int = 8, policy: Policy | None = None,
+                 hash_algorithm: str = "sha-256"):
+        self.url = url.rstrip("/")
+        self.concurrency = concurrency
+        self.policy = policy or Policy()
+        self.hash_algorithm = hash_algorithm
+        self._session: aiohttp.ClientSession | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._has_now: bool | None = None  # does the server know /has-now?
+
+    async def __aenter__(self) -> "AsyncBufferClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self.concurrency, keepalive_timeout=30)
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False,
+                                                  timeout=self.policy.timeout())
+            self._slots = asyncio.Semaphore(self.concurrency)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _request(self, method: str, path: str, *, size: int = 0, json_body: Any = None,
+                       ok: tuple[int, ...] = (200,), make_body: Callable[[], Any] | None = None,
+                       **kwargs: Any) -> tuple[int, bytes]:
+        """One request with retries; (status, body) for the statuses in ok.
+        make_body() makes a fresh request body for each attempt (a stream)."""
+        session = self._open()
+        if json_body is not None:
+            kwargs["data"] = json.dumps(json_body).encode()
+            kwargs.setdefault("headers", {})["Content-Type"] = "application/json"
+
+        async def attempt() -> tuple[int, bytes]:
+            if make_body is not None:
+                kwargs["data"] = make_body()
+            async with self._slots, session.request(  # type: ignore[union-attr]
+                    method, self.url + path, timeout=self.policy.timeout(size), **kwargs) as response:
+                body = await response.read()
+                if response.status in RETRY_STATUSES:
+                    raise TransientHTTPError(response.status, body.decode(errors="replace"))
+                if response.status not in ok:
+                    self._raise(method, path, response.status, body)
+                return response.status, body
+
+        return await with_retries(self.policy, attempt)
+
+    def _raise(self, method: str, path: str, status: int, body: bytes) -> None:
+        text = body.decode(errors="replace")[:500]
+        if status == 405:
+            raise ReadOnlyServerError(f"{self.url} does not accept {method} (read-only server)")
+        if status == 400 and "Incorrect checksum" in text:
+            raise ChecksumMismatchError(f"{self.url}{path}: the server found the body does not match its checksum")
+        raise RemoteError(f"{method} {self.url}{path}: HTTP {status}: {text}")
+
+    # ---- presence --------------------------------------------------------------
+
+    async def healthcheck(self) -> bool:
+        try:
+            status, _ = await self._request("GET", "/healthcheck")
+        except (RemoteError, aiohttp.ClientError, asyncio.TimeoutError):
+            return False
+        return status == 200
+
+    async def has(self, checksums: Sequence[Any], *, include_promised: bool = True) -> list[bool]:
+        """Which buffers the server has (in batches of HAS_BATCH)."""
+        keys = [_hex(cs) for cs in checksums]
+        found: list[bool] = []
+        for i in range(0, len(keys), HAS_BATCH):
+            found.extend(await self._has_batch(keys[i:i + HAS_BATCH], include_promised))
+        return found
+
+    async def _has_batch(self, keys: list[str], include_promised: bool) -> list[bool]:
+        if not keys:
+            return []
+        if not include_promised and self._has_now is not False:
+            status, body = await self._request("GET", "/has-now", json_body=keys, ok=(200, 400, 404))
+            if status == 200:
+                self._has_now = True
+                return [bool(v) for v in json.loads(body)]
+            self._has_now = False  # an older server: /has (promises count there)
+        _, body = await self._request("GET", "/has", json_body=keys)
+        return [bool(v) for v in json.loads(body)]  # booleans, or lengths from old servers
+
+    async def lengths(self, checksums: Sequence[Any]) -> list[int | None]:
+        """Buffer lengths (None where absent or only promised)."""
+        keys = [_hex(cs) for cs in checksums]
+        present = await self.has(keys, include_promised=False)
+        out: list[int | None] = [None] * len(keys)
+        wanted = [k for k, p in zip(keys, present) if p]
+        lengths: dict[str, Any] = {}
+        for i in range(0, len(wanted), HAS_BATCH):
+            batch = wanted[i:i + HAS_BATCH]
+            _, body = await self._request("GET", "/buffer-length", json_body=batch)
+            lengths.update(zip(batch, json.loads(body)))
+        for i, (key, p) in enumerate(zip(keys, present)):
+            value = lengths.get(key)
+            if p and isinstance(value, int) and not isinstance(value, bool):
+                out[i] = value
+        return out
+
+    # ---- downloads -----------------------------------------------------------------
+
+    async def get(self, checksum: Any, *, progress: Progress | None = None) -> bytes:
+        """The buffer, verified. Raises CacheMissError if the server has none."""
+        parts: list[bytes] = []
+        await self._download(_hex(checksum), parts.append, progress, reset=parts.clear)
+        return b"".join(parts)
+
+    async def get_to_file(self, checksum: Any, path: str | os.PathLike[str], *,
+                          progress: Progress | None = None) -> None:
+        """Stream the buffer into a file (written next to it, renamed when
+        complete and verified)."""
+        target = os.fspath(path)
+        tmp = f"{target}.part-{os.getpid()}"
+        try:
+            with open(tmp, "wb") as f:
+                await self._download(_hex(checksum), f.write, progress, reset=lambda: (f.seek(0), f.truncate()))
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    async def _download(self, key: str, sink: Callable[[bytes], Any], progress: Progress | None,
+                        reset: Callable[[], Any]) -> None:
+        session = self._open()
+        mismatches = 0
+        received: list[int] = [0]
+
+        async def attempt() -> None:
+            nonlocal mismatches
+            if received[0]:  # a retry after a partial transfer starts over
+                reset()
+                received[0] = 0
+            headers = {"Accept-Encoding": "gzip, zstd, identity"}
+            async with self._slots, session.get(self.url + "/" + key, headers=headers,  # type: ignore[union-attr]
+                                                timeout=self.policy.timeout(1 << 40)) as response:
+                if response.status == 404:
+                    raise CacheMissError(Checksum(key))
+                if response.status in RETRY_STATUSES:
+                    raise TransientHTTPError(response.status, "")
+                if response.status != 200:
+                    self._raise("GET", "/" + key, response.status, await response.read())
+                decoder = _Decoder(response.headers.get("Content-Encoding"))
+                total = int(response.headers.get("Content-Length", 0)) if decoder._z is None else 0
+                hasher = _native.Hasher(self.hash_algorithm)
+                async for piece in response.content.iter_chunked(PIECE):
+                    plain = decoder.feed(piece)
+                    hasher.update(plain)
+                    sink(plain)
+                    received[0] += len(plain)
+                    if progress is not None:
+                        progress(received[0], total)
+                if hasher.hexdigest() != key:
+                    mismatches += 1
+                    if mismatches < 2:  # once more, in case it was the transfer
+                        raise aiohttp.ClientPayloadError("downloaded buffer does not match its checksum")
+                    raise ChecksumMismatchError(
+                        f"{self.url}/{key} sent bytes with checksum {hasher.hexdigest()}")
+
+        await with_retries(self.policy, attempt)
+
+    # ---- uploads -------------------------------------------------------------------
+
+    async def promise(self, checksum: Any) -> None:
+        """Announce an upload (readers wait for it instead of missing it)."""
+        await self._request("PUT", f"/promise/{_hex(checksum)}", ok=(200, 202))
+
+    async def put(self, data: Any, checksum: Any = None, *, progress: Progress | None = None) -> Checksum:
+        """Upload a bytes-like buffer; return its checksum."""
+        view = memoryview(data).cast("B")
+        key = _hex(checksum) if checksum is not None else _native.hash(view, self.hash_algorithm).hex()
+        size = len(view)
+
+        async def pieces() -> AsyncIterator[bytes]:
+            for start in range(0, size, PIECE):
+                yield bytes(view[start:start + PIECE])
+                if progress is not None:
+                    progress(min(start + PIECE, size), size)
+
+        if size <= PIECE:
+            await self._request("PUT", f"/{key}", size=size, data=bytes(view), ok=(200, 201, 202),
+                                headers={"Content-Type": "application/octet-stream"})
+            if progress is not None:
+                progress(size, size)
+        else:
+            await self._request("PUT", f"/{key}", size=size, make_body=pieces, ok=(200, 201, 202),
+                                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)})
+        return Checksum(key)
+
+    async def put_file(self, path: str | os.PathLike[str], checksum: Any = None, *,
+                       progress: Progress | None = None) -> Checksum:
+        """Upload a file of any size, streamed in bounded memory. Without a
+        checksum, the file is hashed first (by the native core, not read
+        into Python)."""
+        path = os.fspath(path)
+        if checksum is None:
+            digest, _ = await asyncio.get_running_loop().run_in_executor(
+                None, _native.hash_file, path, self.hash_algorithm)
+            key = digest.hex()
+        else:
+            key = _hex(checksum)
+        size = os.path.getsize(path)
+
+        async def pieces() -> AsyncIterator[bytes]:
+            loop = asyncio.get_running_loop()
+            done = 0
+            with open(path, "rb") as f:
+                while True:
+                    piece = await loop.run_in_executor(None, f.read, PIECE)
+                    if not piece:
+                        break
+                    done += len(piece)
+                    yield piece
+                    if progress is not None:
+                        progress(done, size)
+
+        await self._request("PUT", f"/{key}", size=size, make_body=pieces, ok=(200, 201, 202),
+                            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)})
+        return Checksum(key)
+
+    async def put_many(self, buffers: Iterable[Any], *, progress: Progress | None = None) -> list[Checksum]:
+        """Upload many buffers: one presence query, then only the missing
+        ones, ``concurrency`` at a time. Returns their checksums in order."""
+        items = [memoryview(b).cast("B") for b in buffers]
+        digests = _native.hash_batch(items, self.hash_algorithm, hex=True) if items else []
+        present = await self.has(digests, include_promised=False)
+        missing = iter([(d, v) for d, v, p in zip(digests, items, present) if not p])
+        total = sum(len(v) for v, p in zip(items, present) if not p)
+        done = [0]
+
+        async def worker() -> None:
+            for key, view in missing:  # the workers share one iterator
+                await self.put(view, key)
+                done[0] += len(view)
+                if progress is not None:
+                    progress(done[0], total)
+
+        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+        return [Checksum(d) for d in digests]

@@ -1,0 +1,86 @@
+"""Blocking clients: the async clients driven from one background event loop.
+
+Every sync client of the process shares one daemon thread that runs an
+event loop; a call submits the coroutine there and waits for its result, so
+connection pools live as long as the clients and blocking code never needs
+an event loop of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any, Awaitable, TypeVar
+
+from .buffers import AsyncBufferClient
+from .database import AsyncDatabaseClient
+
+T = TypeVar("T")
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    global _loop, _thread
+    with _lock:
+        if _loop is None or _thread is None or not _thread.is_alive():
+            _loop = asyncio.new_event_loop()
+            _thread = threading.Thread(target=_loop.run_forever, name="seamless-remote", daemon=True)
+            _thread.start()
+        return _loop
+
+
+def run(coroutine: Awaitable[T]) -> T:
+    """Run a coroutine on the clients' loop and wait for its result.
+
+    Raises:
+        RuntimeError: called from the clients' own loop (it would wait for itself).
+    """
+    loop = _background_loop()
+    if threading.current_thread() is _thread:
+        raise RuntimeError("a blocking seamless client was called from its own event loop")
+    return asyncio.run_coroutine_threadsafe(coroutine, loop).result()  # type: ignore[arg-type]
+
+
+class _Blocking:
+    """Wraps every coroutine method of an async client into a blocking one."""
+
+    _async: Any
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._async, name)
+        if not asyncio.iscoroutinefunction(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return run(attribute(*args, **kwargs))
+
+        call.__name__ = name
+        call.__doc__ = attribute.__doc__
+        return call
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        run(self._async.close())
+
+
+class BufferClient(_Blocking):
+    """Blocking client of a hashserver (the methods of AsyncBufferClient)."""
+
+    def __init__(self, url: str, **options: Any):
+        self._async = AsyncBufferClient(url, **options)
+        self.url = self._async.url
+
+
+class DatabaseClient(_Blocking):
+    """Blocking client of a database server (the methods of AsyncDatabaseClient)."""
+
+    def __init__(self, url: str, **options: Any):
+        self._async = AsyncDatabaseClient(url, **options)
+        self.url = self._async.url

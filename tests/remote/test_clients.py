@@ -1,0 +1,170 @@
+"""Client behaviour that needs a scripted server: batching, retries of
+transient failures only, download verification, decoding, progress."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import json
+import os
+
+import pytest
+import zstandard
+
+from seamless.exceptions import ChecksumMismatchError, ConflictError
+from seamless.hashserver.app import HashserverApp
+from seamless.hashserver.store import BufferStore
+from seamless.remote import AsyncBufferClient, BufferClient, DatabaseClient, Policy, RemoteError
+from seamless.server.http import HttpApp, Response, text
+from server_process import ServerProcess, ThreadedServer
+
+FAST_RETRIES = Policy(backoff=0.01)
+
+
+class CountingHashserver(HashserverApp):
+    """Our hashserver, counting the requests it gets per (method, route)."""
+
+    def __init__(self, directory):
+        super().__init__(BufferStore(directory, durability="none"), writable=True)
+        self.calls: dict[tuple[str, str], int] = {}
+
+    def call(self, request, route):
+        key = (request.method, route.pattern)
+        self.calls[key] = self.calls.get(key, 0) + 1
+        return super().call(request, route)
+
+
+class Scripted(HttpApp):
+    """Answers GET /{anything} from a list of canned responses, in turn."""
+
+    def __init__(self, answers):
+        super().__init__()
+        self.answers = list(answers)
+        self.count = 0
+        self.router.add("GET", "/{checksum}", self.next)
+        self.router.add("PUT", "/{checksum}", self.next)
+        self.router.add("GET", "/has", self.next)
+
+    def next(self, request):
+        self.count += 1
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+def test_put_many_asks_first_and_sends_only_what_is_missing(tmp_path):
+    app = CountingHashserver(tmp_path / "b")
+    data = [os.urandom(1000 + i) for i in range(40)]
+    for d in data[:25]:
+        app.store.put(d)
+    with ThreadedServer(app) as srv, BufferClient(srv.url) as client:
+        client.put_many(data)
+        assert app.calls[("GET", "/has-now")] == 1
+        assert app.calls[("PUT", "/{checksum}")] == 15
+        client.put_many(data)
+        assert app.calls[("GET", "/has-now")] == 2 and app.calls[("PUT", "/{checksum}")] == 15
+
+
+def test_has_is_batched(tmp_path):
+    app = CountingHashserver(tmp_path / "b")
+    with ThreadedServer(app) as srv, BufferClient(srv.url) as client:
+        keys = [os.urandom(32).hex() for _ in range(25_000)]
+        assert client.has(keys) == [False] * 25_000
+        assert app.calls[("GET", "/has")] == 3  # 10,000 per request
+
+
+def test_transient_failures_are_retried(tmp_path):
+    data = b"finally"
+    cs = hashlib.sha256(data).hexdigest()
+    app = Scripted([text("busy", 503), text("bad gateway", 502), Response(200, data)])
+    with ThreadedServer(app) as srv, BufferClient(srv.url, policy=FAST_RETRIES) as client:
+        assert client.get(cs) == data
+        assert app.count == 3
+
+
+def test_client_errors_are_not_retried():
+    app = Scripted([text("nope", 400)])
+    with ThreadedServer(app) as srv, BufferClient(srv.url, policy=FAST_RETRIES) as client:
+        with pytest.raises(RemoteError, match="HTTP 400"):
+            client.get("ab" * 32)
+        assert app.count == 1
+    app = Scripted([text("bug", 500)])
+    with ThreadedServer(app) as srv, BufferClient(srv.url, policy=FAST_RETRIES) as client:
+        with pytest.raises(RemoteError, match="HTTP 500"):
+            client.put(b"x")
+        assert app.count == 1
+
+
+def test_retries_give_up():
+    app = Scripted([text("busy", 503)])
+    with ThreadedServer(app) as srv, BufferClient(srv.url, policy=FAST_RETRIES) as client:
+        with pytest.raises(Exception, match="503"):
+            client.get("ab" * 32)
+        assert app.count == FAST_RETRIES.attempts
+
+
+def test_unreachable_server_is_retried_then_reported():
+    with BufferClient("http://127.0.0.1:9", policy=FAST_RETRIES) as client:
+        with pytest.raises(OSError):
+            client.get("ab" * 32)
+        assert client.healthcheck() is False
+
+
+def test_a_lying_server_is_caught():
+    data = b"the truth"
+    app = Scripted([Response(200, b"a lie!!!!")])
+    with ThreadedServer(app) as srv, BufferClient(srv.url, policy=FAST_RETRIES) as client:
+        with pytest.raises(ChecksumMismatchError):
+            client.get(hashlib.sha256(data).hexdigest())
+        assert app.count == 2  # asked once more, in case it was the transfer
+
+
+@pytest.mark.parametrize("encoding, pack", [
+    ("gzip", gzip.compress), ("zstd", lambda d: zstandard.ZstdCompressor().compress(d))])
+def test_compressed_answers_are_decoded(encoding, pack):
+    data = os.urandom(1000) * 50
+    app = Scripted([Response(200, pack(data), {"Content-Encoding": encoding})])
+    with ThreadedServer(app) as srv, BufferClient(srv.url) as client:
+        assert client.get(hashlib.sha256(data).hexdigest()) == data
+
+
+def test_progress_and_streaming(tmp_path):
+    app = CountingHashserver(tmp_path / "b")
+    data = os.urandom((5 << 20) + 7)
+    with ThreadedServer(app) as srv, BufferClient(srv.url) as client:
+        up, down = [], []
+        cs = client.put(data, progress=lambda done, total: up.append((done, total)))
+        assert up[-1] == (len(data), len(data)) and len(up) >= 5
+        assert client.get(cs, progress=lambda done, total: down.append((done, total))) == data
+        assert down[-1] == (len(data), len(data))
+
+
+def test_timeouts_scale_with_size():
+    policy = Policy()
+    small, big = policy.timeout(0), policy.timeout(10 << 30)
+    assert small.total == policy.base and big.total > 10_000
+    assert small.sock_read == big.sock_read == policy.stall
+
+
+def test_async_client_concurrent_use(tmp_path):
+    app = CountingHashserver(tmp_path / "b")
+    with ThreadedServer(app) as srv:
+        async def main():
+            async with AsyncBufferClient(srv.url, concurrency=4) as client:
+                data = [os.urandom(2000) for _ in range(100)]
+                checksums = await asyncio.gather(*(client.put(d) for d in data))
+                got = await asyncio.gather(*(client.get(c) for c in checksums))
+                assert got == data
+
+        asyncio.run(main())
+
+
+def test_database_client_batches_and_conflicts(tmp_path):
+    with ServerProcess("seamless-database", [str(tmp_path / "s.db"), "--writable"], tmp_path) as db, \
+            DatabaseClient(db.url) as client:
+        pairs = [(os.urandom(32).hex(), os.urandom(32).hex()) for _ in range(12_000)]  # three batches
+        assert client.set_transformations(pairs) == [None] * len(pairs)
+        assert [c.hex() for c in client.get_transformations([tf for tf, _ in pairs])] == [r for _, r in pairs]
+        with pytest.raises(ConflictError):
+            client.set_transformation(pairs[0][0], os.urandom(32).hex())
+        status, answer = client.request("GET", {"type": "protocol"})
+        assert (status, json.loads(answer)) == (200, ["seamless", "database", "2.2"])

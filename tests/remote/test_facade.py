@@ -1,0 +1,170 @@
+"""The facade answers the same, in process or over HTTP: every test here runs
+against both, on real stores (a folder and a seamless.db), the HTTP ones
+behind real servers on loopback."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from seamless import Checksum
+from seamless.exceptions import CacheMissError, ChecksumMismatchError, ConflictError, MalformedRecordError
+from seamless.hashserver.store import ReadOnlyStoreError
+from seamless.remote import LocalBuffers, LocalResults, RemoteBuffers, RemoteResults, open_buffers, open_results
+from server_process import ServerProcess
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    root = tmp_path_factory.mktemp("facade")
+    with ServerProcess("hashserver", [str(root / "buffers"), "--writable"], root) as hs, \
+            ServerProcess("seamless-database", [str(root / "seamless.db"), "--writable"], root) as db:
+        yield root, hs, db
+
+
+@pytest.fixture(params=["local", "http"])
+def buffers(request, servers):
+    root, hs, _ = servers
+    if request.param == "local":
+        access = open_buffers(directory=root / "buffers")
+        assert isinstance(access, LocalBuffers)
+    else:
+        access = open_buffers(url=hs.url, directory=root / "elsewhere-not-here")
+        assert isinstance(access, RemoteBuffers)
+    yield access
+    access.close()
+
+
+@pytest.fixture(params=["local", "http"])
+def results(request, servers):
+    root, _, db = servers
+    if request.param == "local":
+        access = open_results(database=root / "seamless.db")
+        assert isinstance(access, LocalResults)
+    else:
+        access = open_results(url=db.url)
+        assert isinstance(access, RemoteResults)
+    yield access
+    access.close()
+
+
+def test_put_get_has_lengths(buffers):
+    data = [os.urandom(n) for n in (0, 1, 5000, 3 << 20)]
+    checksums = [buffers.put(d) for d in data]
+    assert checksums == [Checksum(hashlib.sha256(d).digest()) for d in data]
+    assert [buffers.get(c) for c in checksums] == data
+    missing = Checksum(os.urandom(32))
+    assert buffers.has(checksums + [missing]) == [True] * 4 + [False]
+    assert buffers.lengths(checksums + [missing]) == [0, 1, 5000, 3 << 20, None]
+    with pytest.raises(CacheMissError):
+        buffers.get(missing)
+
+
+def test_put_with_wrong_checksum(buffers):
+    with pytest.raises(ChecksumMismatchError):
+        buffers.put(b"abc", hashlib.sha256(b"abd").hexdigest())
+
+
+def test_put_many_and_files(buffers, tmp_path):
+    data = [os.urandom(100 + i) for i in range(50)]
+    checksums = buffers.put_many(data)
+    assert checksums == [Checksum(hashlib.sha256(d).digest()) for d in data]
+    assert buffers.has(checksums) == [True] * 50
+    source = tmp_path / "source.bin"
+    source.write_bytes(os.urandom((4 << 20) + 3))
+    seen = []
+    cs = buffers.put_file(source, progress=lambda done, total: seen.append(done))
+    assert cs == Checksum(hashlib.sha256(source.read_bytes()).digest()) and seen[-1] == (4 << 20) + 3
+    buffers.get_to_file(cs, tmp_path / "copy.bin")
+    assert (tmp_path / "copy.bin").read_bytes() == source.read_bytes()
+    with pytest.raises(CacheMissError):
+        buffers.get_to_file(Checksum(os.urandom(32)), tmp_path / "nothing.bin")
+    assert not (tmp_path / "nothing.bin").exists()
+
+
+def test_corrupt_buffer_is_never_returned(buffers, servers):
+    root = servers[0]
+    data = os.urandom(10_000)
+    cs = buffers.put(data)
+    path = root / "buffers" / cs.hex()[:2] / cs.hex()
+    os.chmod(path, 0o644)
+    original = path.read_bytes()
+    path.write_bytes(b"X" + original[1:])  # rot behind the store's back
+    try:
+        with pytest.raises(ChecksumMismatchError):
+            buffers.get(cs)
+    finally:
+        path.write_bytes(original)
+
+
+def test_read_only(servers, tmp_path):
+    root, hs, _ = servers
+    with ServerProcess("hashserver", [str(root / "buffers")], tmp_path) as ro:
+        for access in (open_buffers(directory=root / "buffers", writable=False), open_buffers(url=ro.url)):
+            with access, pytest.raises(ReadOnlyStoreError):
+                access.put(b"not allowed")
+
+
+def test_transformations(results):
+    tf, res = Checksum(os.urandom(32)), Checksum(os.urandom(32))
+    assert results.get_transformation(tf) is None
+    results.set_transformation(tf, res)
+    results.set_transformation(tf, res)  # idempotent
+    assert results.get_transformation(tf) == res
+    assert results.get_rev_transformations(res) == [tf]
+    with pytest.raises(ConflictError):
+        results.set_transformation(tf, Checksum(os.urandom(32)))
+    assert results.get_transformation(tf) == res
+
+
+def test_batches(results):
+    pairs = [(Checksum(os.urandom(32)), Checksum(os.urandom(32))) for _ in range(300)]
+    known = pairs[0]
+    results.set_transformation(*known)
+    clash = (known[0], Checksum(os.urandom(32)))
+    outcomes = results.set_transformations(pairs[1:] + [clash])
+    assert outcomes[:-1] == [None] * 299 and isinstance(outcomes[-1], ConflictError)
+    unknown = Checksum(os.urandom(32))
+    assert results.get_transformations([p[0] for p in pairs] + [unknown]) == [p[1] for p in pairs] + [None]
+
+
+def test_records_and_irreproducible(results):
+    tf, res = Checksum(os.urandom(32)), Checksum(os.urandom(32))
+    record = {"schema_version": 1, "tf_checksum": tf.hex(), "result_checksum": res.hex(), "wall_time_seconds": 1.5}
+    assert results.get_metadata(tf) is None
+    results.set_metadata(tf, res, record)
+    results.set_metadata(tf, res, record)
+    assert results.get_metadata(tf) == record
+    with pytest.raises(ConflictError, match="Execution record already exists with different metadata"):
+        results.set_metadata(tf, res, {**record, "wall_time_seconds": 2})
+    with pytest.raises(MalformedRecordError):
+        results.set_metadata(tf, res, {**record, "tf_checksum": "00" * 32})
+    results.set_irreproducible(tf, res)
+    assert results.get_transformation(tf) is None and results.get_metadata(tf) is None
+    assert results.get_irreproducible(tf) == [{"checksum": tf.hex(), "result": res.hex(), "metadata": record}]
+    assert results.get_irreproducible(tf, Checksum(os.urandom(32))) == []
+    with pytest.raises(ConflictError):
+        results.set_transformation(tf, res)
+
+
+def test_buffer_info_and_probes(results):
+    cs = Checksum(os.urandom(32))
+    assert results.get_buffer_info(cs) is None
+    results.set_buffer_info(cs, {"length": 3})
+    results.set_buffer_info(cs, {"is_utf8": True})
+    assert results.get_buffer_info(cs) == {"length": 3, "is_utf8": True}
+    with pytest.raises(MalformedRecordError):
+        results.set_buffer_info(cs, {"length": -1})
+    label = os.urandom(4).hex()
+    assert results.get_bucket_probe("node", label) is None
+    results.set_bucket_probe("node", label, cs, {"t": 1}, "2026-11-24T00:00:00Z")
+    assert results.get_bucket_probe("node", label)["bucket_checksum"] == cs.hex()
+
+
+def test_open_needs_something_usable(tmp_path):
+    with pytest.raises(ValueError, match="not a buffer folder"):
+        open_buffers(directory=tmp_path / "nothing", writable=False)
+    with pytest.raises(ValueError, match="needs a url"):
+        open_results()

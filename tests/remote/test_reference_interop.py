@@ -1,0 +1,76 @@
+"""Interop in both directions: the reference's seamless-remote clients
+against our servers, and our clients against the reference's servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from reference_servers import REFERENCE_PYTHON, ReferenceServer
+from seamless.remote import BufferClient, DatabaseClient
+from server_process import ServerProcess
+
+pytestmark = pytest.mark.reference
+SCRIPT = Path(__file__).parents[1] / "reference" / "remote_clients.py"
+
+
+def test_reference_clients_against_our_servers(tmp_path):
+    if not REFERENCE_PYTHON:
+        pytest.skip("set SEAMLESS_REFERENCE_PYTHON to the interpreter of a virtualenv with the reference")
+    with ServerProcess("hashserver", [str(tmp_path / "buffers"), "--writable"], tmp_path) as hs, \
+            ServerProcess("seamless-database", [str(tmp_path / "seamless.db"), "--writable"], tmp_path) as db:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        done = subprocess.run([REFERENCE_PYTHON, str(SCRIPT), hs.url, db.url], capture_output=True,
+                              text=True, timeout=300, env=env)
+        assert done.returncode == 0, done.stderr[-3000:]
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["write"] == [True, True, True] and out["rewrite"] is True
+    assert out["lengths"] == [True, True, True, False]  # booleans, read as lengths by that client
+    assert out["length_one"] is True
+    assert out["get_ok"] == [True, True, True]
+    assert out["promised_length"] is True and out["promised_get"] == "promised"
+    assert out["tf_missing"] is None
+    assert out["tf"] == "bb" * 32 and out["rev"] == ["aa" * 32]
+    assert out["record_set"] is None and out["record"]["tf_checksum"] == "cc" * 32
+    assert out["record_conflict"] is False  # matched on the 409 text
+    assert out["probe"] == {"bucket_kind": "node", "label": "n1", "bucket_checksum": "dd" * 32,
+                            "captured_at": "2026-11-24T00:00:00Z", "freshness_tokens": {"a": 1}}
+    assert out["undo"] is True and out["tf_after_undo"] is None
+    assert out["irreproducible"] == [{"checksum": "aa" * 32, "result": "bb" * 32, "metadata": ""}]
+
+
+def test_our_clients_against_reference_servers(tmp_path):
+    (tmp_path / "buffers").mkdir()
+    hs = ReferenceServer("hashserver", [str(tmp_path / "buffers"), "--writable"], str(tmp_path))
+    db = ReferenceServer("seamless-database", [str(tmp_path / "seamless.db"), "--writable"], str(tmp_path))
+    try:
+        with BufferClient(hs.url) as buffers:
+            payloads = [b"x", os.urandom(10_000), os.urandom(5 << 20)]
+            checksums = buffers.put_many(payloads)
+            assert buffers.has(checksums + ["00" * 32]) == [True, True, True, False]
+            assert buffers.lengths(checksums) == [1, 10_000, 5 << 20]
+            assert [buffers.get(c) for c in checksums] == payloads
+            path = tmp_path / "big.bin"
+            path.write_bytes(os.urandom(3 << 20))
+            cs = buffers.put_file(path)
+            buffers.get_to_file(cs, tmp_path / "copy.bin")
+            assert (tmp_path / "copy.bin").read_bytes() == path.read_bytes()
+            assert buffers.put_many(payloads) == checksums  # all present: nothing sent
+        with DatabaseClient(db.url) as results:
+            pairs = [(f"{i:064x}", f"{i + 1000:064x}") for i in range(1, 200)]
+            assert results.set_transformations(pairs) == [None] * len(pairs)  # falls back to singles
+            assert results.get_transformations([tf for tf, _ in pairs]) == [r for _, r in pairs]
+            assert results.get_transformation("ff" * 32) is None
+            assert results.get_rev_transformations(pairs[0][1]) == [pairs[0][0]]
+            record = {"schema_version": 1, "tf_checksum": "ee" * 32, "result_checksum": "bb" * 32}
+            results.set_metadata("ee" * 32, "bb" * 32, record)
+            assert results.get_metadata("ee" * 32) == record
+            results.set_irreproducible("ee" * 32, "bb" * 32)
+            assert results.get_irreproducible("ee" * 32)[0]["metadata"] == record
+    finally:
+        hs.stop()
+        db.stop()
