@@ -74,3 +74,28 @@ def test_our_clients_against_reference_servers(tmp_path):
     finally:
         hs.stop()
         db.stop()
+
+
+def test_one_folder_and_one_database_served_by_both(tmp_path):
+    """Both implementations serve the same buffer folder and seamless.db at
+    the same time; what is written through one is read through the other."""
+    folder, database = tmp_path / "buffers", tmp_path / "seamless.db"
+    with ServerProcess("hashserver", [str(folder), "--writable"], tmp_path) as our_hs, \
+            ServerProcess("seamless-database", [str(database), "--writable"], tmp_path) as our_db:
+        ref_hs = ReferenceServer("hashserver", [str(folder), "--writable"], str(tmp_path))
+        ref_db = ReferenceServer("seamless-database", [str(database), "--writable"], str(tmp_path))
+        try:
+            with BufferClient(our_hs.url) as ours, BufferClient(ref_hs.url) as theirs:
+                mine = ours.put_many([os.urandom(5000), os.urandom(2 << 20)])
+                their = theirs.put_many([os.urandom(7000), os.urandom(3 << 20)])
+                assert theirs.has(mine) == [True, True] and ours.has(their) == [True, True]
+                assert [len(theirs.get(c)) for c in mine] == [5000, 2 << 20]
+                assert [len(ours.get(c)) for c in their] == [7000, 3 << 20]
+            with DatabaseClient(our_db.url) as ours, DatabaseClient(ref_db.url) as theirs:
+                ours.set_transformation("a1" * 32, "b1" * 32)
+                theirs.set_transformation("a2" * 32, "b2" * 32)
+                assert theirs.get_transformation("a1" * 32) == "b1" * 32
+                assert ours.get_transformation("a2" * 32) == "b2" * 32
+        finally:
+            ref_hs.stop()
+            ref_db.stop()
