@@ -186,9 +186,13 @@ int seamless_store_put_file(const seamless_store_config *cfg, const char *path,
                             const uint8_t *expected, uint8_t *digest,
                             uint64_t *size, int *outcome, int *os_errno);
 
+/** store_stat: no plain file, but a compressed form (.zst or .gz). */
+#define SEAMLESS_STAT_COMPRESSED (-2)
+
 /**
  * Sizes of the regular files of count checksums (32 bytes each) in the
- * store's own layout; -1 where there is none.
+ * store's own layout; SEAMLESS_STAT_COMPRESSED where there is only a
+ * compressed form next to where the file would be, -1 where there is none.
  */
 int seamless_store_stat(const seamless_store_config *cfg,
                         const uint8_t *digests, size_t count, int64_t *sizes);

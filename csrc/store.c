@@ -319,6 +319,24 @@ typedef struct {
 
 #define STAT_RUN 256
 
+/* SEAMLESS_STAT_COMPRESSED if only <rel>.zst or <rel>.gz exists (a
+ * compressed form, as the reference hashserver stores them), else -1. */
+static int64_t compressed_form(int rootfd, const char *rel) {
+    static const char *const suffixes[] = {".zst", ".gz"};
+    if (rootfd < 0) {
+        return -1;
+    }
+    for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
+        char name[NAME_MAX_LEN + 8];
+        struct stat st;
+        snprintf(name, sizeof name, "%s%s", rel, suffixes[k]);
+        if (fstatat(rootfd, name, &st, 0) == 0 && S_ISREG(st.st_mode)) {
+            return SEAMLESS_STAT_COMPRESSED;
+        }
+    }
+    return -1;
+}
+
 static void stat_worker(void *shared) {
     stat_job *job = shared;
     for (;;) {
@@ -335,7 +353,8 @@ static void stat_worker(void *shared) {
             bool found = job->rootfd >= 0 &&
                          fstatat(job->rootfd, rel, &st, 0) == 0 &&
                          S_ISREG(st.st_mode);
-            job->sizes[i] = found ? (int64_t)st.st_size : -1;
+            job->sizes[i] = found ? (int64_t)st.st_size
+                                  : compressed_form(job->rootfd, rel);
         }
     }
 }

@@ -1,24 +1,18 @@
-"""Our servers as real processes on loopback, for protocol tests.
-
-A server is started the way the launcher starts it: a status file holding a
-JSON object is written first, the command gets ``--status-file`` and
-``--port 0`` (any free port), and the port is read back from the file once
-the server says ``running``. No port is guessed, so nothing races.
-"""
+"""Servers for the tests: ours as real processes on loopback (started the
+way the launcher starts them, so no port is guessed), or an HttpApp in a
+thread of the test process; and a small blocking HTTP client for both."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-MODULES = {"hashserver": "seamless.hashserver", "seamless-database": "seamless.database"}
+from seamless.server.launch import MODULES, LaunchedServer
 
 
 class HttpClientMixin:
@@ -49,42 +43,16 @@ class HttpClientMixin:
             connection.close()
 
 
-class ServerProcess(HttpClientMixin):
-    """One of our servers (``hashserver`` or ``seamless-database``) in a child process."""
+class ServerProcess(LaunchedServer, HttpClientMixin):
+    """One of our servers (``hashserver`` or ``seamless-database``) in a child
+    process, started as the launcher starts it (seamless.server.launch)."""
 
     def __init__(self, kind: str, args: list[str], cwd: str | os.PathLike[str],
                  env: dict[str, str] | None = None, wait: float = 30.0):
         self.kind = kind
-        self.status_file = Path(cwd) / f".{kind}-{os.getpid()}-{time.monotonic_ns()}.status.json"
-        self.status_file.write_text(json.dumps({"workdir": str(cwd)}))
-        command = [sys.executable, "-m", MODULES[kind], *args,
-                   "--status-file", str(self.status_file)]
-        if "--port" not in args and "--port-range" not in args:
-            command += ["--port", "0"]
-        self.process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})},
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.port = self._wait_running(wait)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def status(self) -> dict[str, Any]:
-        try:
-            return json.loads(self.status_file.read_text())
-        except (OSError, ValueError):
-            return {}
-
-    def _wait_running(self, wait: float) -> int:
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            status = self.status()
-            if status.get("status") == "running":
-                return int(status["port"])
-            if self.process.poll() is not None or status.get("status") == "failed":
-                self.process.wait(timeout=10)
-                raise RuntimeError(f"{self.kind} did not start: {status} "
-                                   f"{self.process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"{self.kind} did not start within {wait} s")
+        status_file = Path(cwd) / f".{kind}-{os.getpid()}-{time.monotonic_ns()}.status.json"
+        super().__init__([sys.executable, "-m", MODULES[kind], *args], cwd=cwd,
+                         env={**os.environ, **(env or {})}, wait=wait, status_file=status_file)
 
     def rss_bytes(self) -> int:
         """Resident memory of the server process."""
@@ -93,25 +61,6 @@ class ServerProcess(HttpClientMixin):
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) * 1024
         raise RuntimeError("no VmRSS")
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
-        return self.process.returncode
-
-    def __enter__(self) -> "ServerProcess":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class ThreadedServer(HttpClientMixin):

@@ -98,6 +98,8 @@ SYNC_DIR = 2
 PUT_CREATED = 1
 PUT_EXISTED = 2
 PUT_REPLACED = 3
+#: store_stat: no plain file, only a compressed form (.zst/.gz) next to it.
+STAT_COMPRESSED = -2
 
 
 @dataclass(frozen=True)

@@ -350,17 +350,23 @@ def store_put_file(config: _args.StoreConfig, path: Any, expected: bytes | None 
 
 
 def store_stat(config: _args.StoreConfig, digests: bytes) -> list[int]:
-    """Sizes of the files of concatenated 32-byte digests; -1 where absent."""
+    """Sizes of the files of concatenated 32-byte digests; STAT_COMPRESSED
+    where only a .zst/.gz form exists, -1 where absent."""
     sizes = []
     for i in range(0, len(digests) - len(digests) % DIGEST_SIZE, DIGEST_SIZE):
         path = os.path.join(config.root, _relative(config, digests[i : i + DIGEST_SIZE]))
-        try:
-            st = os.stat(path)
-        except OSError:
-            sizes.append(-1)
-            continue
-        sizes.append(st.st_size if stat.S_ISREG(st.st_mode) else -1)
+        sizes.append(_regular_size(path))
+        if sizes[-1] < 0 and any(_regular_size(path + s) >= 0 for s in (".zst", ".gz")):
+            sizes[-1] = _args.STAT_COMPRESSED
     return sizes
+
+
+def _regular_size(path: str) -> int:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return -1
+    return st.st_size if stat.S_ISREG(st.st_mode) else -1
 
 
 def store_sync(root: Any) -> None:

@@ -2,7 +2,8 @@
 
 SQLite calls never run in the event loop: a read can wait on the disk, a
 write on another process's lock or on a sync. Each Worker is one thread
-with a queue. It takes everything that is queued at once, runs it, and
+with a queue. The requests of one turn of the event loop are queued as one
+job list; the thread takes everything that is queued at once, runs it, and
 hands all the answers back to the loop in one callback, so a burst of
 concurrent requests costs one thread wake-up, not one per request.
 
@@ -36,17 +37,29 @@ class Worker:
         self.grouped = grouped
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: list[Job] = []  # submitted in this turn of the loop
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._thread.start()
 
     def submit(self, fn: Callable[[Any], Any]) -> "asyncio.Future[Any]":
-        """Queue fn(db); the future gets its value or its exception."""
+        """Queue fn(db); the future gets its value or its exception.
+
+        Jobs submitted during one turn of the event loop (the requests that
+        arrived together) are handed to the thread together, at the end of
+        the turn: one wake-up for all of them.
+        """
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.put((fn, future))
+        if not self._pending:
+            loop.call_soon(self._hand_over)
+        self._pending.append((fn, future))
         return future
+
+    def _hand_over(self) -> None:
+        jobs, self._pending = self._pending, []
+        self._queue.put(jobs)
 
     def stop(self) -> None:
         """Finish what is queued, then end the thread."""
@@ -60,17 +73,17 @@ class Worker:
             first = self._queue.get()
             if first is _STOP:
                 return
-            jobs = [first]
+            jobs = list(first)
             stop = False
             while len(jobs) < MAX_BURST:
                 try:
-                    job = self._queue.get_nowait()
+                    more = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if job is _STOP:
+                if more is _STOP:
                     stop = True
                     break
-                jobs.append(job)
+                jobs.extend(more)
             outcomes = self._run_grouped(jobs) if self.grouped and len(jobs) > 1 else self._run_each(jobs)
             self._deliver(jobs, outcomes)
             if stop:

@@ -358,10 +358,19 @@ class BufferStore:
     def __contains__(self, checksum: object) -> bool:
         return self.has([checksum])[0]  # type: ignore[list-item]
 
-    def _batch_sizes(self, checksums: Sequence[ChecksumLike]) -> tuple[list[Checksum], list[int]]:
-        cs = [as_checksum(c) for c in checksums]
-        digests = b"".join(c.bytes() for c in cs)
-        return cs, _native.store_stat(self._config, digests)
+    def _batch_sizes(self, checksums: Sequence[ChecksumLike]) -> tuple[list[ChecksumLike], list[int]]:
+        """The checksums (validated) and their sizes from one native stat
+        batch: >= 0 for a plain file, STAT_COMPRESSED, or -1."""
+        keys = list(checksums)
+        if all(type(c) is str and len(c) == 64 for c in keys):
+            try:  # the usual case: hex strings, checked all at once
+                digests = bytes.fromhex("".join(keys))
+            except ValueError:
+                digests = b""
+            if len(digests) == 32 * len(keys):
+                return keys, _native.store_stat(self._config, digests)
+        cs = [as_checksum(c) for c in keys]
+        return cs, _native.store_stat(self._config, b"".join(c.bytes() for c in cs))  # type: ignore[return-value]
 
     def has(self, checksums: Union[ChecksumLike, Sequence[ChecksumLike]]) -> Any:
         """Which buffers are stored (here, compressed, or in an extra folder).
@@ -371,13 +380,20 @@ class BufferStore:
         """
         if isinstance(checksums, (Checksum, str, bytes)):
             return self.has([checksums])[0]
-        cs, sizes = self._batch_sizes(checksums)
-        return [size >= 0 or self._has_elsewhere(c) for c, size in zip(cs, sizes)]
-
-    def _has_elsewhere(self, checksum: Checksum) -> bool:
-        return self._compressed(checksum) is not None or any(
-            extra.has([checksum])[0] for extra in self.extra
-        )
+        keys, sizes = self._batch_sizes(checksums)
+        found = [size >= 0 or size == _native._args.STAT_COMPRESSED for size in sizes]
+        missing = [i for i, present in enumerate(found) if not present] if self.extra else []
+        for extra in self.extra:
+            if not missing:
+                break
+            still_missing = []
+            for i, present in zip(missing, extra.has([keys[i] for i in missing])):
+                if present:
+                    found[i] = True
+                else:
+                    still_missing.append(i)
+            missing = still_missing
+        return found
 
     def lengths(self, checksums: Union[ChecksumLike, Sequence[ChecksumLike]]) -> Any:
         """Sizes of the buffers (decompressed), None where not stored.
@@ -387,8 +403,10 @@ class BufferStore:
         """
         if isinstance(checksums, (Checksum, str, bytes)):
             return self.lengths([checksums])[0]
-        cs, sizes = self._batch_sizes(checksums)
-        return [size if size >= 0 else self._length_elsewhere(c) for c, size in zip(cs, sizes)]
+        keys, sizes = self._batch_sizes(checksums)
+        absent = -1 if not self.extra else None  # -1: nowhere else to look
+        return [size if size >= 0 else None if size == absent else self._length_elsewhere(as_checksum(c))
+                for c, size in zip(keys, sizes)]
 
     def _length_elsewhere(self, checksum: Checksum) -> int | None:
         compressed = self._compressed(checksum)

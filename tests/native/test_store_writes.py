@@ -33,6 +33,19 @@ def test_outcomes_and_layout(backend, config):
     assert backend.store_stat(config, digest + bytes(32)) == [5, -1]
 
 
+@pytest.mark.parametrize("suffix", [".zst", ".gz"])
+def test_stat_sees_compressed_forms(backend, config, suffix):
+    """Only a compressed form: STAT_COMPRESSED; a plain file wins over it."""
+    digest = hashlib.sha256(b"packed").digest()
+    shard = os.path.join(config.root, digest.hex()[:2])
+    os.makedirs(shard, exist_ok=True)
+    with open(os.path.join(shard, digest.hex() + suffix), "wb") as f:
+        f.write(b"whatever")
+    assert backend.store_stat(config, digest) == [_args.STAT_COMPRESSED]
+    backend.store_put(config, b"packed")
+    assert backend.store_stat(config, digest) == [6]
+
+
 def test_replaces_a_truncated_file(backend, config):
     """A file of the wrong size at the final path is replaced atomically."""
     digest = hashlib.sha256(b"complete").digest()

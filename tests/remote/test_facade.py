@@ -91,7 +91,7 @@ def test_corrupt_buffer_is_never_returned(buffers, servers):
     path = root / "buffers" / cs.hex()[:2] / cs.hex()
     os.chmod(path, 0o644)
     original = path.read_bytes()
-    path.write_bytes(b"X" + original[1:])  # rot behind the store's back
+    path.write_bytes(bytes([original[0] ^ 0xFF]) + original[1:])  # rot behind the store's back
     try:
         with pytest.raises(ChecksumMismatchError):
             buffers.get(cs)

@@ -20,6 +20,7 @@ body after BODY_TIMEOUT, an idle keep-alive connection after IDLE_TIMEOUT.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -294,9 +295,37 @@ class HttpConnection(asyncio.Protocol):
                 self.closing = True
             self._respond(request, answer)
             app.activity.end()
+        elif isinstance(answer, asyncio.Future):
+            # A result computed elsewhere (a worker thread): no task needed.
+            self.busy = True
+            answer.add_done_callback(functools.partial(self._future_done, request))
         else:
             self.busy = True
             asyncio.ensure_future(self._finish_async(request, answer))
+
+    def _future_done(self, request: Request, future: "asyncio.Future[Response]") -> None:
+        try:
+            response = future.result()
+        except Exception as exc:  # noqa: BLE001 - mapped to a response
+            response = self.app.on_error(request, exc)
+        if not isinstance(response.body, bytes) or self.closed:
+            # (still busy) _finish_async takes over and ends the activity
+            asyncio.ensure_future(self._finish_async(request, _ready(response)))
+            return
+        try:
+            if self.sink is not None and self.sink[1] is request.stream:
+                self.sink = None
+                self.closing = True
+            self._respond(request, response)
+        finally:
+            self.app.activity.end()
+            self.busy = False
+            self.last_activity = time.monotonic()
+        if not self.closed:
+            if self.buffer or self.pending is not None or self.closing:
+                self._process()
+            else:
+                self._resume_reading()
 
     async def _finish_async(self, request: Request, answer: Any) -> None:
         try:

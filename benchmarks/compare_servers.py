@@ -1,0 +1,381 @@
+"""Our hashserver and database server against the reference's, in one run.
+
+Both are started on free loopback ports (the reference from its own
+virtualenv, never from ours) and driven by the same fast client
+(http_load.py), alternating ours and theirs round by round; every figure is
+the median of the rounds, and every ratio compares medians of the same run.
+For small requests the servers' own CPU time per request is reported too
+(from /proc): on a shared machine it is much steadier than wall time.
+
+    python benchmarks/compare_servers.py --reference-python /path/to/venv/bin/python
+    python benchmarks/compare_servers.py --install-reference .venv-reference
+    python benchmarks/compare_servers.py --quick         # small sizes, a smoke test
+
+Without a reference (no flag, no SEAMLESS_REFERENCE_PYTHON) it says so and
+exits 0. Our hashserver runs with ``--durability batch`` (an upload survives
+a crash of the server, as with the reference, which never syncs; ours also
+syncs once a second); one extra row shows our default, ``fsync``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import http_load  # noqa: E402
+from seamless import _native  # noqa: E402
+from seamless.server.launch import LaunchedServer, launch  # noqa: E402
+
+REFERENCE_PACKAGES = ["hashserver==1.1.0", "seamless-database==2.1.0", "aiofiles"]
+MiB = 1 << 20
+
+
+# ---- processes ---------------------------------------------------------------------
+
+def cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def memory(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak) of a process, in bytes."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                out[name] = int(value.split()[0]) * 1024
+    return out
+
+
+def reset_peak(pid: int) -> None:
+    """Restart the peak-RSS counter (VmHWM) of a process."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def install_reference(folder: str) -> str:
+    python = os.path.join(folder, "bin", "python")
+    if not os.path.exists(python):
+        print(f"installing the reference into {folder} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", folder], check=True)
+        subprocess.run([python, "-m", "pip", "install", "--quiet", *REFERENCE_PACKAGES], check=True)
+    return python
+
+
+def reference_server(python: str, tool: str, args: list[str], cwd: str) -> LaunchedServer:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if tool == "seamless-database":
+        args = [*args, "--host", "127.0.0.1"]
+    # The reference reports port 0 for "--port 0": give it a free port.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return LaunchedServer([str(Path(python).parent / tool), *args, "--port", str(port)], cwd=cwd, env=env)
+
+
+# ---- measurements ----------------------------------------------------------------
+
+@dataclass
+class Figure:
+    what: str
+    unit: str
+    target: float | None = None  # the ratio to reach
+    higher_is_better: bool = True
+    ours: list[float] = field(default_factory=list)
+    theirs: list[float] = field(default_factory=list)
+    our_cpu: list[float] = field(default_factory=list)
+    their_cpu: list[float] = field(default_factory=list)
+
+    def ratio(self) -> float | None:
+        if not self.ours or not self.theirs:
+            return None
+        a, b = statistics.median(self.ours), statistics.median(self.theirs)
+        return a / b if self.higher_is_better else b / a
+
+    def cpu_ratio(self) -> float | None:
+        if not self.our_cpu or not self.their_cpu:
+            return None
+        return statistics.median(self.their_cpu) / statistics.median(self.our_cpu)
+
+
+def timed_load(server: LaunchedServer, requests: list[bytes], concurrency: int) -> tuple[float, float]:
+    """(requests per second, server CPU microseconds per request); every
+    answer must be a 2xx."""
+    before = cpu_seconds(server.pid)
+    result = http_load.run(server.url, requests, concurrency)
+    used = cpu_seconds(server.pid) - before
+    bad = {s: n for s, n in result.statuses.items() if not 200 <= s < 300}
+    if bad:
+        raise RuntimeError(f"{server.url}: unexpected answers {bad}")
+    return result.per_second, used / len(requests) * 1e6
+
+
+def small_buffers(count: int, size: int = 1024) -> tuple[list[bytes], list[str]]:
+    data = [os.urandom(size) for _ in range(count)]
+    return data, [hashlib.sha256(d).hexdigest() for d in data]
+
+
+def bench_hashserver_small(figures: dict[str, Figure], ours: LaunchedServer, theirs: LaunchedServer,
+                           durable: LaunchedServer, rounds: int, count: int) -> None:
+    cases = [("1 KiB PUT, sequential", 1), ("1 KiB PUT, 8 concurrent", 8)]
+    for r in range(rounds):
+        for what, concurrency in cases:
+            figure = figures.setdefault(what, Figure(what, "req/s", 10))
+            for server, values, cpu in ((ours, figure.ours, figure.our_cpu), (theirs, figure.theirs, figure.their_cpu)):
+                data, checksums = small_buffers(count)
+                puts = [http_load.build_request("PUT", f"/{c}", d, "application/octet-stream") for c, d in zip(checksums, data)]
+                rate, us = timed_load(server, puts, concurrency)
+                values.append(rate)
+                cpu.append(us)
+                gets = [http_load.build_request("GET", f"/{c}") for c in checksums]
+                get_what = what.replace("PUT", "GET")
+                get_figure = figures.setdefault(get_what, Figure(get_what, "req/s", 10))
+                rate, us = timed_load(server, gets, concurrency)
+                (get_figure.ours if server is ours else get_figure.theirs).append(rate)
+                (get_figure.our_cpu if server is ours else get_figure.their_cpu).append(us)
+            # Our default durability (fsync), against the same reference rounds.
+            fsync_what = f"{what}, ours with fsync (default)"
+            fsync = figures.setdefault(fsync_what, Figure(fsync_what, "req/s", None))
+            data, checksums = small_buffers(count // 2)
+            puts = [http_load.build_request("PUT", f"/{c}", d, "application/octet-stream") for c, d in zip(checksums, data)]
+            rate, us = timed_load(durable, puts, concurrency)
+            fsync.ours.append(rate)
+            fsync.our_cpu.append(us)
+            fsync.theirs = figure.theirs
+            fsync.their_cpu = figure.their_cpu
+        print(f"  small buffers: round {r + 1}/{rounds} done", flush=True)
+
+
+def bench_presence(figures: dict[str, Figure], ours: LaunchedServer, theirs: LaunchedServer,
+                   rounds: int, count: int) -> None:
+    data, checksums = small_buffers(count // 2, 100)
+    puts = [http_load.build_request("PUT", f"/{c}", d, "application/octet-stream") for c, d in zip(checksums, data)]
+    for server in (ours, theirs):
+        http_load.run(server.url, puts, 8)
+    keys = checksums + [os.urandom(32).hex() for _ in range(count - len(checksums))]
+    random.shuffle(keys)
+    for endpoint in ("/has", "/buffer-length"):
+        what = f"{endpoint} with {count:,} checksums"
+        figure = figures.setdefault(what, Figure(what, "ms", 50, higher_is_better=False))
+        request = http_load.json_request("GET", endpoint, keys)
+        for _ in range(rounds):
+            for server, values in ((ours, figure.ours), (theirs, figure.theirs)):
+                start = time.perf_counter()
+                status, body = http_load.one(server.url, request)
+                values.append((time.perf_counter() - start) * 1000)
+                answer = json.loads(body)
+                if status != 200 or sum(bool(a) for a in answer) != len(checksums):
+                    raise RuntimeError(f"{server.url}{endpoint}: wrong answer")
+    print("  presence queries done", flush=True)
+
+
+def _put_file(url: str, path: str, checksum: str) -> int:
+    host, port = url.removeprefix("http://").split(":")
+    size = os.path.getsize(path)
+    with socket.create_connection((host, int(port))) as s, open(path, "rb") as f:
+        s.sendall(f"PUT /{checksum} HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n".encode())
+        offset = 0
+        while offset < size:
+            offset += os.sendfile(s.fileno(), f.fileno(), offset, size - offset)
+        answer = s.recv(4096)
+    return int(answer[9:12])
+
+
+def _get_discard(url: str, checksum: str) -> int:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as s:
+        s.sendall(f"GET /{checksum} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        buffer = bytearray(4 * MiB)
+        view = memoryview(buffer)
+        total = 0
+        while n := s.recv_into(view):
+            total += n
+    return total
+
+
+def bench_large(figures: dict[str, Figure], ours: LaunchedServer, theirs: LaunchedServer,
+                folders: dict[str, str], rounds: int, size: int, workdir: str) -> None:
+    label = f"{size // MiB} MiB" if size < 1 << 30 else f"{size >> 30} GiB"
+    put = figures.setdefault(f"{label} PUT", Figure(f"{label} PUT", "MiB/s", 3))
+    get = figures.setdefault(f"{label} GET", Figure(f"{label} GET", "MiB/s", 3))
+    memo = figures.setdefault(f"our server's peak memory growth, {label} PUT + GET",
+                              Figure(f"our server's peak memory growth, {label} PUT + GET", "MiB", None, False))
+    source = os.path.join(workdir, "large.bin")
+    with open(source, "wb") as f:
+        block = os.urandom(MiB)
+        for _ in range(size // MiB):
+            f.write(block)
+    for r in range(rounds):
+        for server, name in ((ours, "ours"), (theirs, "theirs")):
+            with open(source, "r+b") as f:  # a new buffer each time
+                f.write(os.urandom(16))
+            checksum = _native.hash_file(source)[0].hex()
+            if server is ours:
+                reset_peak(server.pid)
+                base = memory(server.pid)["VmRSS"]
+            start = time.perf_counter()
+            status = _put_file(server.url, source, checksum)
+            put_seconds = time.perf_counter() - start
+            if status != 200:
+                raise RuntimeError(f"{name}: PUT answered {status}")
+            start = time.perf_counter()
+            received = _get_discard(server.url, checksum)
+            get_seconds = time.perf_counter() - start
+            if received < size:
+                raise RuntimeError(f"{name}: GET sent {received} bytes")
+            (put.ours if server is ours else put.theirs).append(size / MiB / put_seconds)
+            (get.ours if server is ours else get.theirs).append(size / MiB / get_seconds)
+            if server is ours:
+                memo.ours.append((memory(server.pid)["VmHWM"] - base) / MiB)
+            stored = os.path.join(folders[name], checksum[:2], checksum)
+            if os.path.exists(stored):
+                os.chmod(stored, 0o644)
+                os.unlink(stored)
+        print(f"  {label} transfers: round {r + 1}/{rounds} done", flush=True)
+    os.unlink(source)
+
+
+def bench_database(figures: dict[str, Figure], ours: LaunchedServer, theirs: LaunchedServer,
+                   rounds: int, count: int) -> None:
+    cases = [("set", 1), ("set", 8), ("get", 1), ("get", 8)]
+    for r in range(rounds):
+        keys = {id(s): [(os.urandom(32).hex(), os.urandom(32).hex()) for _ in range(count)] for s in (ours, theirs)}
+        for kind, concurrency in cases:
+            what = f"database {kind} transformation, {'sequential' if concurrency == 1 else '8 concurrent'}"
+            figure = figures.setdefault(what, Figure(what, "req/s", 10))
+            for server in (ours, theirs):
+                pairs = keys[id(server)]
+                half = pairs[: count // 2] if concurrency == 1 else pairs[count // 2:]
+                if kind == "set":
+                    requests = [http_load.json_request("PUT", "/", {"type": "transformation", "checksum": tf, "value": res})
+                                for tf, res in half]
+                else:
+                    requests = [http_load.json_request("GET", "/", {"type": "transformation", "checksum": tf})
+                                for tf, _ in pairs]
+                rate, us = timed_load(server, requests, concurrency)
+                (figure.ours if server is ours else figure.theirs).append(rate)
+                (figure.our_cpu if server is ours else figure.their_cpu).append(us)
+        print(f"  database: round {r + 1}/{rounds} done", flush=True)
+
+
+def bench_memory_small(figures: dict[str, Figure], ours: LaunchedServer, count: int) -> None:
+    what = f"our server's memory growth over {count:,} small requests"
+    figure = figures.setdefault(what, Figure(what, "MiB", None, False))
+    base = memory(ours.pid)["VmRSS"]
+    reset_peak(ours.pid)
+    done = 0
+    while done < count:
+        data, checksums = small_buffers(min(5000, count - done) // 2)
+        requests = [http_load.build_request("PUT", f"/{c}", d, "application/octet-stream") for c, d in zip(checksums, data)]
+        requests += [http_load.build_request("GET", f"/{c}") for c in checksums]
+        http_load.run(ours.url, requests, 8)
+        done += len(requests)
+    figure.ours.append((memory(ours.pid)["VmHWM"] - base) / MiB)
+    print("  memory over small requests done", flush=True)
+
+
+# ---- the table -------------------------------------------------------------------
+
+def fmt(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def table(figures: dict[str, Figure]) -> str:
+    lines = ["| what | ours | reference | ratio | server CPU per request, ours / reference (ratio) | target |",
+             "|---|---|---|---|---|---|"]
+    for f in figures.values():
+        ours = f"{fmt(statistics.median(f.ours))} {f.unit}" if f.ours else "-"
+        theirs = f"{fmt(statistics.median(f.theirs))} {f.unit}" if f.theirs else "-"
+        ratio = f.ratio()
+        ratio_text = f"{ratio:.1f}x" if ratio is not None else "-"
+        cpu = "-"
+        if f.our_cpu and f.their_cpu:
+            cpu = (f"{statistics.median(f.our_cpu):.0f} / {statistics.median(f.their_cpu):.0f} us "
+                   f"({f.cpu_ratio():.1f}x)")
+        if f.target is None:
+            target = "< 100 MiB" if f.unit == "MiB" else ""
+            if f.unit == "MiB" and f.ours:
+                target += " PASS" if statistics.median(f.ours) < 100 else " MISS"
+        else:
+            target = f">= {f.target:g}x " + ("PASS" if ratio is not None and ratio >= f.target else "MISS")
+        lines.append(f"| {f.what} | {ours} | {theirs} | {ratio_text} | {cpu} | {target} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reference-python", default=os.environ.get("SEAMLESS_REFERENCE_PYTHON"),
+                        help="interpreter of a virtualenv with the reference installed")
+    parser.add_argument("--install-reference", metavar="FOLDER",
+                        help="create FOLDER as a virtualenv with the reference (if missing) and use it")
+    parser.add_argument("--quick", action="store_true", help="small sizes and few rounds (a smoke test)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds per figure (default 5; quick: 2)")
+    parser.add_argument("--large", type=int, default=1024, help="MiB of the large transfers (default 1024)")
+    parser.add_argument("--dir", default=None, help="folder for the stores and files (default: a temporary one)")
+    args = parser.parse_args(argv)
+    python = install_reference(args.install_reference) if args.install_reference else args.reference_python
+    if not python:
+        print("skipped: no reference to compare with (use --install-reference FOLDER, "
+              "--reference-python PATH or SEAMLESS_REFERENCE_PYTHON)")
+        return 0
+    rounds = args.rounds or (2 if args.quick else 5)
+    count = 300 if args.quick else 3000
+    large = (16 if args.quick else args.large) * MiB
+    workdir = tempfile.mkdtemp(prefix="seamless-compare-", dir=args.dir)
+    figures: dict[str, Figure] = {}
+    servers: list[LaunchedServer] = []
+    try:
+        folders = {"ours": os.path.join(workdir, "ours"), "theirs": os.path.join(workdir, "theirs"),
+                   "durable": os.path.join(workdir, "durable")}
+        os.makedirs(folders["theirs"])
+        ours = launch("hashserver", [folders["ours"], "--writable", "--durability", "batch"], cwd=workdir)
+        servers.append(ours)
+        durable = launch("hashserver", [folders["durable"], "--writable"], cwd=workdir)
+        servers.append(durable)
+        theirs = reference_server(python, "hashserver", [folders["theirs"], "--writable"], workdir)
+        servers.append(theirs)
+        our_db = launch("seamless-database", [os.path.join(workdir, "ours.db"), "--writable"], cwd=workdir)
+        servers.append(our_db)
+        their_db = reference_server(python, "seamless-database", [os.path.join(workdir, "theirs.db"), "--writable"], workdir)
+        servers.append(their_db)
+        print(f"ours: {ours.url} (fsync: {durable.url}), {our_db.url}; reference: {theirs.url}, {their_db.url}")
+        steps: list[Callable[[], None]] = [
+            lambda: bench_hashserver_small(figures, ours, theirs, durable, rounds, count),
+            lambda: bench_presence(figures, ours, theirs, rounds, 10_000),
+            lambda: bench_large(figures, ours, theirs, folders, max(2, rounds - 2), large, workdir),
+            lambda: bench_database(figures, our_db, their_db, rounds, count),
+            lambda: bench_memory_small(figures, ours, 10_000 if args.quick else 100_000),
+        ]
+        for step in steps:
+            step()
+    finally:
+        for server in servers:
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print()
+    print(f"medians of {rounds} rounds; {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
+    print(table(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
