@@ -86,6 +86,7 @@ typedef struct seamless_store_writer seamless_store_writer;
 int seamless_store_writer_new(const seamless_store_config *cfg,
                               const uint8_t *expected,
                               seamless_store_writer **out, int *os_errno);
+int seamless_store_writer_direct(seamless_store_writer *w, int *os_errno);
 int seamless_store_writer_feed(seamless_store_writer *w, const uint8_t *data,
                                size_t len, int *os_errno);
 int seamless_store_writer_finish(seamless_store_writer *w, uint8_t *digest,

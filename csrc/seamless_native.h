@@ -208,6 +208,15 @@ typedef struct seamless_store_writer seamless_store_writer;
 int seamless_store_writer_new(const seamless_store_config *cfg,
                               const uint8_t *expected,
                               seamless_store_writer **out, int *os_errno);
+/**
+ * Write the bulk of this upload with direct I/O (O_DIRECT: from an aligned
+ * staging buffer straight to the device, without filling the page cache),
+ * for large uploads. Call it before the first feed. When the file system
+ * refuses (tmpfs), it returns SEAMLESS_ERR_OS and the writer stays
+ * buffered; the bytes written, the checks and the durability are the same
+ * either way.
+ */
+int seamless_store_writer_direct(seamless_store_writer *w, int *os_errno);
 int seamless_store_writer_feed(seamless_store_writer *w, const uint8_t *data,
                                size_t len, int *os_errno);
 int seamless_store_writer_finish(seamless_store_writer *w, uint8_t *digest,

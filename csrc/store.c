@@ -400,6 +400,10 @@ int seamless_store_sync(const char *root, int *os_errno) {
 
 /* ---- streaming writes --------------------------------------------------- */
 
+/* Direct I/O writes go out in blocks of this size from an aligned buffer. */
+#define STAGE_SIZE (4u << 20)
+#define STAGE_ALIGN 4096
+
 struct seamless_store_writer {
     seamless_store_config cfg; /* root_fd is opened by the writer itself */
     int rootfd;
@@ -409,7 +413,57 @@ struct seamless_store_writer {
     uint64_t size;
     bool has_expected;
     uint8_t expected[SEAMLESS_DIGEST_SIZE];
+    /* Direct I/O (seamless_store_writer_direct): bytes are staged in an
+     * aligned buffer and written a full block at a time, bypassing the
+     * page cache; the tail is written normally at the end. */
+    bool direct;
+    uint8_t *stage;
+    size_t staged;
 };
+
+static int write_fully(int fd, const uint8_t *p, size_t n, int *os_errno) {
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            *os_errno = errno;
+            return SEAMLESS_ERR_OS;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return SEAMLESS_OK;
+}
+
+/* Leave direct I/O (for the unaligned tail, or where it is refused). */
+static void end_direct(seamless_store_writer *w) {
+    int flags = fcntl(w->fd, F_GETFL);
+    if (flags >= 0) {
+        (void)fcntl(w->fd, F_SETFL, flags & ~O_DIRECT);
+    }
+    w->direct = false;
+}
+
+/* Write the staged bytes: a full block directly, or anything normally. */
+static int flush_stage(seamless_store_writer *w, int *os_errno) {
+    if (w->staged == 0) {
+        return SEAMLESS_OK;
+    }
+    if (w->direct && w->staged < STAGE_SIZE) {
+        end_direct(w);
+    }
+    int rc = write_fully(w->fd, w->stage, w->staged, os_errno);
+    if (rc != SEAMLESS_OK && w->direct && *os_errno == EINVAL) {
+        /* The file system takes no direct I/O after all: write normally.
+         * A failed direct write has written nothing. */
+        end_direct(w);
+        rc = write_fully(w->fd, w->stage, w->staged, os_errno);
+    }
+    w->staged = 0;
+    return rc;
+}
 
 void seamless_store_writer_free(seamless_store_writer *w) {
     if (w == NULL) {
@@ -425,6 +479,7 @@ void seamless_store_writer_free(seamless_store_writer *w) {
         close(w->rootfd);
     }
     seamless_hasher_free(w->hasher);
+    free(w->stage);
     free(w);
 }
 
@@ -471,32 +526,64 @@ int seamless_store_writer_new(const seamless_store_config *cfg,
     return SEAMLESS_OK;
 }
 
+int seamless_store_writer_direct(seamless_store_writer *w, int *os_errno) {
+    if (w == NULL || w->fd < 0 || os_errno == NULL || w->size != 0) {
+        return SEAMLESS_ERR_ARGUMENT;
+    }
+#ifdef O_DIRECT
+    if (w->stage == NULL) {
+        void *stage = NULL;
+        if (posix_memalign(&stage, STAGE_ALIGN, STAGE_SIZE) != 0) {
+            return SEAMLESS_ERR_NOMEM;
+        }
+        w->stage = stage;
+    }
+    int flags = fcntl(w->fd, F_GETFL);
+    if (flags < 0 || fcntl(w->fd, F_SETFL, flags | O_DIRECT) != 0) {
+        *os_errno = errno; /* e.g. tmpfs: the writer stays buffered */
+        return SEAMLESS_ERR_OS;
+    }
+    w->direct = true;
+    return SEAMLESS_OK;
+#else
+    *os_errno = ENOTSUP;
+    return SEAMLESS_ERR_OS;
+#endif
+}
+
 int seamless_store_writer_feed(seamless_store_writer *w, const uint8_t *data,
                                size_t len, int *os_errno) {
     if (w == NULL || w->fd < 0 || (data == NULL && len) || os_errno == NULL) {
         return SEAMLESS_ERR_ARGUMENT;
     }
+    /* The bytes are hashed from the caller's buffer, which the binding
+     * keeps unchanged for the duration of this call. */
     int rc = seamless_hasher_update(w->hasher, data, len);
-    if (rc == SEAMLESS_OK) {
-        /* The bytes are hashed from the caller's buffer, which the binding
-         * keeps unchanged for the duration of this call. */
-        const uint8_t *p = data;
-        size_t n = len;
-        while (n) {
-            ssize_t k = write(w->fd, p, n);
-            if (k < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                *os_errno = errno;
-                return SEAMLESS_ERR_OS;
-            }
-            p += k;
-            n -= (size_t)k;
-        }
-        w->size += len;
+    if (rc != SEAMLESS_OK) {
+        return rc;
     }
-    return rc;
+    w->size += len;
+    if (w->stage == NULL || (!w->direct && w->staged == 0)) {
+        return write_fully(w->fd, data, len, os_errno);
+    }
+    while (len) {
+        size_t take = STAGE_SIZE - w->staged;
+        take = take < len ? take : len;
+        memcpy(w->stage + w->staged, data, take);
+        w->staged += take;
+        data += take;
+        len -= take;
+        if (w->staged == STAGE_SIZE) {
+            rc = flush_stage(w, os_errno);
+            if (rc != SEAMLESS_OK) {
+                return rc;
+            }
+            if (!w->direct) { /* refused: the rest goes out normally */
+                return write_fully(w->fd, data, len, os_errno);
+            }
+        }
+    }
+    return SEAMLESS_OK;
 }
 
 int seamless_store_writer_finish(seamless_store_writer *w, uint8_t *digest,
@@ -507,7 +594,11 @@ int seamless_store_writer_finish(seamless_store_writer *w, uint8_t *digest,
     }
     *os_errno = 0;
     *size = w->size;
-    int rc = seamless_hasher_digest(w->hasher, digest);
+    int rc = flush_stage(w, os_errno);
+    if (rc != SEAMLESS_OK) {
+        return rc;
+    }
+    rc = seamless_hasher_digest(w->hasher, digest);
     if (rc == SEAMLESS_OK && w->has_expected &&
         memcmp(digest, w->expected, SEAMLESS_DIGEST_SIZE) != 0) {
         rc = SEAMLESS_ERR_MISMATCH;

@@ -352,13 +352,15 @@ class StoreWriter:
     temporary file. Not for concurrent use.
     """
 
-    def __init__(self, config: _args.StoreConfig, expected: bytes | None = None):
+    def __init__(self, config: _args.StoreConfig, expected: bytes | None = None, direct: bool = False):
         self._config = config
         self._expected = None if expected is None else _args.digest(expected, "expected")
         holder, err = ffi.new("seamless_store_writer **"), ffi.new("int *")
         exp = ffi.NULL if self._expected is None else ffi.from_buffer(self._expected)
         _check(lib.seamless_store_writer_new(_cconfig(config), exp, holder, err), config.root, err[0])
         self._writer = ffi.gc(holder[0], lib.seamless_store_writer_free)
+        #: Whether the bulk goes out with direct I/O (asked for, and allowed here).
+        self.direct = direct and lib.seamless_store_writer_direct(self._writer, err) == lib.SEAMLESS_OK
 
     def feed(self, data: Any) -> None:
         """Hash and write one piece."""

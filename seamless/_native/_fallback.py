@@ -385,9 +385,10 @@ def store_sync(root: Any) -> None:
 class StoreWriter:
     """An upload into the store, fed piece by piece (twin of the C writer)."""
 
-    def __init__(self, config: _args.StoreConfig, expected: bytes | None = None):
+    def __init__(self, config: _args.StoreConfig, expected: bytes | None = None, direct: bool = False):
         self._config = config
         self._expected = None if expected is None else _args.digest(expected, "expected")
+        self.direct = False  # a performance detail of the C writer; same files either way
         self._tmp = os.path.join(config.root, ".tmp", f"{config.tmp_prefix}{next(_temp_counter)}-{time.time_ns()}")
         try:
             self._fd: int | None = os.open(

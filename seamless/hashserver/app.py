@@ -315,7 +315,7 @@ class HashserverApp(HttpApp):
         """Feed the body to a native store writer in 1 MiB pieces; each piece
         is hashed and written in a thread while the next one is received."""
         loop = asyncio.get_running_loop()
-        writer = self.store.writer(cs)
+        writer = self.store.writer(cs, size_hint=request.content_length or 0)
         try:
             pending = None
             async for piece in self._body_pieces(request):

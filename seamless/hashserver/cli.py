@@ -38,6 +38,8 @@ def parser() -> argparse.ArgumentParser:
                    help="accepted for compatibility: seconds a .LOCK file counts (uploads here are atomic)")
     p.add_argument("--durability", default="fsync", choices=["fsync", "batch", "none"],
                    help="when an upload is acknowledged (default fsync: on stable storage)")
+    p.add_argument("--direct-io", action="store_true",
+                   help="write uploads of 64 MiB or more with direct I/O, bypassing the page cache")
     p.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     return p
 
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             if os.path.exists(directory) or not args.writable:
                 raise FileNotFoundError(2, f"Directory '{args.directory}' does not exist or is not a directory", directory)
         store = BufferStore(directory, args.layout, args.hash_algorithm, args.durability,
-                            extra_dirs=extra, writable=args.writable)
+                            extra_dirs=extra, writable=args.writable, direct_io=args.direct_io)
         return make_app(store, writable=args.writable)
 
     options = ServerOptions("hashserver", args.host, args.port,

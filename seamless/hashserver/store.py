@@ -51,6 +51,8 @@ Durability = Literal["fsync", "batch", "none"]
 DURABILITIES = ("fsync", "batch", "none")
 ChecksumLike = Union[Checksum, str, bytes]
 QUARANTINE_DIR = ".quarantine"
+#: Uploads of at least this many bytes bypass the page cache (direct I/O).
+DIRECT_IO_MIN = 64 << 20
 
 
 class ReadOnlyStoreError(SeamlessError, PermissionError):
@@ -108,6 +110,11 @@ class BufferStore:
             layout its marker declares.
         writable: False opens the folder read-only (nothing is created).
         flush_interval: seconds between background flushes in "batch" mode.
+        direct_io: write large uploads (``writer()`` with a size hint of
+            DIRECT_IO_MIN or more) with direct I/O: they bypass the page
+            cache, which keeps a machine's cache for other work and writes
+            at device speed when much data is already waiting for the disk;
+            but a buffer read back soon after comes from the disk.
 
     Checksums are accepted as Checksum objects or hex strings and validated
     before any file is touched.
@@ -120,7 +127,7 @@ class BufferStore:
     def __init__(self, directory: str | os.PathLike[str], layout: Layout = "prefix",
                  hash_algorithm: str = "sha-256", durability: Durability = "fsync", *,
                  extra_dirs: Sequence[str | os.PathLike[str]] = (), writable: bool = True,
-                 flush_interval: float = 1.0):
+                 flush_interval: float = 1.0, direct_io: bool = False):
         if durability not in DURABILITIES:
             raise ValueError(f"durability must be one of {', '.join(DURABILITIES)}, not {durability!r}")
         if hash_algorithm not in ("sha-256", "sha3-256"):
@@ -130,6 +137,7 @@ class BufferStore:
         self.hash_algorithm = hash_algorithm
         self.durability: Durability = durability
         self.writable = writable
+        self.direct_io = direct_io
         self._open_folder()
         self.extra = [
             BufferStore(d, _layout.detect_layout(os.fspath(d)), hash_algorithm, writable=False)
@@ -201,13 +209,17 @@ class BufferStore:
         expected = self._expected(checksum)
         return self._finish(*_native.store_put_file(self._config, path, expected)).checksum
 
-    def writer(self, checksum: ChecksumLike | None = None) -> "Upload":
+    def writer(self, checksum: ChecksumLike | None = None, size_hint: int = 0) -> "Upload":
         """A writer for a buffer that arrives in pieces (an upload):
         ``feed(piece)``... then ``finish()`` -> PutResult, or ``close()`` to
         abandon it without leaving a file. With checksum, the bytes must hash
-        to it (ChecksumMismatchError at finish otherwise)."""
+        to it (ChecksumMismatchError at finish otherwise). With
+        ``direct_io=True``, an upload announced as large (size_hint >=
+        DIRECT_IO_MIN) is written with direct I/O where the file system
+        allows it."""
         self._writable()
-        return Upload(self, _native.StoreWriter(self._config, self._expected(checksum)))
+        direct = self.direct_io and size_hint >= DIRECT_IO_MIN
+        return Upload(self, _native.StoreWriter(self._config, self._expected(checksum), direct=direct))
 
     def compressed_writer(self, checksum: ChecksumLike, content_encoding: str) -> Any:
         """A writer for a buffer that arrives compressed (gzip or zstd): the

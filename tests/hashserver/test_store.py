@@ -274,3 +274,17 @@ def test_put_get_round_trip_property(tmp_path_factory, buffers):
     for data in buffers:
         cs = store.put(data)
         assert cs.hex() == sha(data) and store.get(cs) == data
+
+
+def test_direct_io_uploads(tmp_path):
+    """A large upload with direct_io gives the same buffer as a buffered one."""
+    from seamless.hashserver.store import DIRECT_IO_MIN
+
+    data = os.urandom(DIRECT_IO_MIN + 4097)
+    store = BufferStore(tmp_path / "direct", durability="none", direct_io=True)
+    upload = store.writer(hashlib.sha256(data).hexdigest(), size_hint=len(data))
+    for i in range(0, len(data), 1 << 20):
+        upload.feed(memoryview(data)[i : i + (1 << 20)])
+    result = upload.finish()
+    assert result.created and result.size == len(data)
+    assert store.get(result.checksum, verify=True) == data

@@ -107,3 +107,22 @@ def test_streaming_writer(backend, config):
     assert os.listdir(os.path.join(config.root, ".tmp")) == []
     with pytest.raises(ValueError, match="closed"):
         abandoned.feed(b"more")
+
+
+@pytest.mark.parametrize("pieces", [[1 << 20], [4095, 1, 3 << 20], [5 << 20]])
+def test_direct_writer_gives_the_same_file(backend, tmp_path, pieces):
+    """Direct I/O (where the file system allows it; the fallback and tmpfs
+    stay buffered) writes the same bytes, with an unaligned tail."""
+    data = os.urandom((9 << 20) + 12345)
+    root = tmp_path / "store"
+    (root / ".tmp").mkdir(parents=True)
+    config = _args.StoreConfig(str(root), "1@test@", "prefix")
+    writer = backend.StoreWriter(config, hashlib.sha256(data).digest(), direct=True)
+    done, k = 0, 0
+    while done < len(data):
+        n = pieces[k % len(pieces)]
+        writer.feed(memoryview(data)[done : done + n])
+        done, k = done + n, k + 1
+    assert writer.finish() == (hashlib.sha256(data).digest(), len(data), _args.PUT_CREATED)
+    cs = hashlib.sha256(data).hexdigest()
+    assert (root / cs[:2] / cs).read_bytes() == data
