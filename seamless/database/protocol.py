@@ -277,9 +277,15 @@ MAX_BATCH = 10_000
 
 # ---- the envelope -------------------------------------------------------------------
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _envelope(method: str, raw: bytes) -> tuple[str, dict[str, Any]]:
     try:
-        request = json.loads(raw)
+        # NaN and Infinity are not JSON: SQLite's json() refuses them, and
+        # strict readers of what we store would too.
+        request = json.loads(raw, parse_constant=_no_constants)
     except (ValueError, RecursionError):
         raise malformed() from None
     if not isinstance(request, dict):
@@ -300,6 +306,8 @@ def _run_get(handler: Callable[..., Answer], cs: str | None, request: dict[str, 
             return handler(db, cs, request)
         except Refusal as refusal:
             return refusal.answer()
+        except UnicodeEncodeError:  # a lone surrogate: no key can hold it
+            return unknown_key().answer()
     return run
 
 
@@ -311,7 +319,7 @@ def _run_put(kind: str, cs: str | None, request: dict[str, Any]) -> Callable[[Re
             return handler(db, cs, request)
         except Refusal as refusal:
             return refusal.answer()
-        except (MalformedRecordError, InvalidChecksumError, TypeError):
+        except (MalformedRecordError, InvalidChecksumError, TypeError, UnicodeEncodeError):
             return malformed(message).answer()
         except RecordNotFoundError as exc:
             return 404, f"ERROR: {exc}"

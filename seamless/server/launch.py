@@ -32,7 +32,8 @@ class LaunchedServer:
 
     def __init__(self, command: Sequence[str], cwd: str | os.PathLike[str] | None = None,
                  env: dict[str, str] | None = None, wait: float = 60.0,
-                 status_file: str | os.PathLike[str] | None = None, quiet: bool = True):
+                 status_file: str | os.PathLike[str] | None = None,
+                 log_file: str | os.PathLike[str] | None = None):
         self.command = list(command)
         if status_file is None:
             fd, name = tempfile.mkstemp(prefix="seamless-status-", suffix=".json")
@@ -46,15 +47,28 @@ class LaunchedServer:
         if "--port" not in self.command and "--port-range" not in self.command:
             self.command += ["--port", "0"]
         self.command += ["--status-file", str(self.status_file)]
-        output = subprocess.DEVNULL if quiet else None
-        self.process = subprocess.Popen(self.command, cwd=cwd, env=env, stdout=output,
-                                        stderr=subprocess.PIPE, start_new_session=True)
+        # The server's output goes to a file, never to a pipe: a pipe nobody
+        # reads fills up, and the server would block on its next log line.
+        self.log_file = Path(log_file) if log_file is not None else Path(f"{self.status_file}.log")
+        self._own_log = log_file is None
+        with open(self.log_file, "ab") as log:
+            self.process = subprocess.Popen(self.command, cwd=cwd, env=env, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
         self.port = self._wait_running(wait)
         self.url = f"http://127.0.0.1:{self.port}"
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def log_tail(self, size: int = 2000) -> str:
+        """The end of the server's output."""
+        try:
+            with open(self.log_file, "rb") as f:
+                f.seek(max(0, os.path.getsize(self.log_file) - size))
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
 
     def status(self) -> dict[str, Any]:
         try:
@@ -70,8 +84,7 @@ class LaunchedServer:
                 return int(status["port"])
             if status.get("status") == "failed" or self.process.poll() is not None:
                 self.process.wait(timeout=10)
-                last_words = self.process.stderr.read().decode(errors="replace")[-2000:]  # type: ignore[union-attr]
-                raise LaunchError(f"{self.command[0]} did not start: {status.get('error') or last_words}")
+                raise LaunchError(f"{self.command[0]} did not start: {status.get('error') or self.log_tail()}")
             time.sleep(0.02)
         self.stop()
         raise LaunchError(f"{self.command[0]} did not start within {wait} s")
@@ -85,10 +98,10 @@ class LaunchedServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stderr is not None:
-            self.process.stderr.close()
         if self._own_status:
             self.status_file.unlink(missing_ok=True)
+        if self._own_log:
+            self.log_file.unlink(missing_ok=True)
         return self.process.returncode
 
     def __enter__(self) -> "LaunchedServer":
