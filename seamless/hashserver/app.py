@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import stat
 from typing import Any
 
@@ -48,6 +49,7 @@ SMALL_FILE = 256 * 1024
 #: /has-like requests with more checksums than this run in a thread.
 BIG_LIST = 512
 OCTET_STREAM = "application/octet-stream"
+_HEADER_LIST = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z, \t]*")
 
 
 def _headers(checksum: str) -> dict[str, str]:
@@ -94,10 +96,12 @@ class HashserverApp(HttpApp):
 
     def no_route(self, request: Request, allowed: tuple[str, ...]) -> Response:
         if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
+            asked = request.headers.get("access-control-request-headers", "*")
             return Response(200, b"OK", {
                 "Access-Control-Allow-Origin": "*",
                 "Access-Control-Allow-Methods": "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT",
-                "Access-Control-Allow-Headers": request.headers.get("access-control-request-headers", "*"),
+                # echoed as the reference does, but only a list of header names
+                "Access-Control-Allow-Headers": asked if _HEADER_LIST.fullmatch(asked) else "*",
                 "Access-Control-Max-Age": "600",
             }, content_type="text/plain; charset=utf-8")
         return super().no_route(request, allowed)
@@ -227,10 +231,10 @@ class HashserverApp(HttpApp):
         which every client can read (the released client cannot decode zstd).
 
         Small buffers are verified before the first byte goes out (corruption
-        is a 400); large ones are streamed in bounded memory and hashed on the
-        way, and the last piece is held back until the hash matched: on a
-        mismatch the connection is cut, so the client sees an incomplete
-        body, never a complete wrong one.
+        is a 400); large ones are streamed (chunked) in bounded memory and
+        hashed on the way, and the last piece is held back until the hash
+        matched: on a mismatch the connection is cut before the final chunk,
+        so the client sees an incomplete body, never a complete wrong one.
         """
         loop = asyncio.get_running_loop()
         length = self.store.lengths([cs])[0]
@@ -242,7 +246,9 @@ class HashserverApp(HttpApp):
                                                  f"{self.store.hash_algorithm} checksum."}, 400)
             return Response(200, data, _headers(cs))
         stream = await loop.run_in_executor(None, self.store.open, cs)
-        return Response(200, StreamBody(self._verified_pieces(cs, stream), length), _headers(cs))
+        # Chunked: the length comes from a sidecar that nothing verifies, and
+        # a wrong Content-Length would desynchronise the client.
+        return Response(200, StreamBody(self._verified_pieces(cs, stream), None), _headers(cs))
 
     async def _verified_pieces(self, cs: str, stream: Any) -> Any:
         loop = asyncio.get_running_loop()

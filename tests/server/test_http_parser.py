@@ -35,6 +35,9 @@ def test_keep_alive(head, keep_alive):
     (b"GET / HTTP/1.1\r\nNoColon", 400),
     (b"GET / HTTP/1.1\r\n Folded: x", 400),
     (b"GET / HTTP/1.1\r\nBad Name: x", 400),
+    (b"GET / HTTP/1.1\r\nHost: a\nTransfer-Encoding: chunked", 400),  # a bare LF in a value
+    (b"GET / HTTP/1.1\r\nX: a\x00b", 400),
+    (b"GET / HTTP/1.1\r\nX: a\x0bb", 400),
     (b"GET / HTTP/1.1\r\n" + b"\r\n".join(b"H%d: v" % i for i in range(101)), 431),
 ])
 def test_bad_heads(head, status):
@@ -47,7 +50,11 @@ def test_bad_heads(head, status):
     (b"Content-Length: 5\r\nTransfer-Encoding: chunked", 400),  # smuggling
     (b"Content-Length: -1", 400),
     (b"Content-Length: 1e3", 400),
+    (b"Content-Length: +5", 400),
+    ("Content-Length: \u00b2".encode("latin-1"), 400),  # a digit to str.isdigit(), not to int()
     (b"Transfer-Encoding: gzip", 501),
+    (b"Transfer-Encoding: \xa0chunked", 501),  # only SP and HTAB are whitespace here
+    (b"Transfer-Encoding: chunked\x85", 501),
 ])
 def test_bad_framing(headers, status):
     with pytest.raises(HttpError) as info:
@@ -74,7 +81,16 @@ def test_chunked_decoder_piecewise():
         assert body.endswith(bytes(buffer)) and bytes(buffer).startswith(b"NEXT"[: len(buffer)])
 
 
-@pytest.mark.parametrize("body", [b"zz\r\n", b"5\r\nhelloXX", b"1" * 5000])
+@pytest.mark.parametrize("body", [b"zz\r\n", b"5\r\nhelloXX", b"1" * 5000, b"0x5\r\nhello\r\n",
+                                  b"+5\r\nhello\r\n", b"0_5\r\nhello\r\n", b"-0\r\n\r\n"])
 def test_chunked_decoder_errors(body):
     with pytest.raises(HttpError):
         ChunkedDecoder().feed(bytearray(body))
+
+
+def test_chunked_decoder_into_one_buffer():
+    """Tiny chunks decoded into one bytearray (no object per chunk)."""
+    body = b"".join(b"1\r\n%c\r\n" % (65 + i % 26) for i in range(10_000)) + b"0\r\n\r\n"
+    decoder, into = ChunkedDecoder(), bytearray()
+    assert decoder.feed(bytearray(body), into=into) == []
+    assert decoder.done and len(into) == 10_000 and into[:3] == b"ABC"

@@ -2,19 +2,24 @@
 
 The common request (a small body, a handler that answers at once) is
 served inside ``data_received`` without creating a task: parse, route,
-call, write. Handlers that return a coroutine run as a task, and the
-connection waits for it before it reads the next pipelined request, so
-answers always go out in order.
+call, write. A handler may also answer with a Future (computed in a worker
+thread) or a coroutine (run as a task). Either way the connection is
+``busy`` until the answer is out, and reads no further request meanwhile,
+so answers to pipelined requests always go out in order.
 
 Bodies of ordinary routes are buffered whole (up to the route's
 ``max_body``, else 413). Streaming routes get a BodyStream while the body is
 still arriving; reading from the socket pauses while too much of it waits
-unread. If the handler answers before the body is fully read, the
-connection is closed after the answer (the rest is never parsed).
+unread (and while too much pipelined input waits behind a busy request). If
+the handler answers before the body is fully read, the connection is closed
+after the answer (the rest is never parsed). ``Expect: 100-continue`` is
+answered when the body is first wanted.
 
 Clients that stall are dropped by the server's once-a-second sweep
-(``HttpServer.sweep``): an incomplete head after HEAD_TIMEOUT, a stalled
-body after BODY_TIMEOUT, an idle keep-alive connection after IDLE_TIMEOUT.
+(``check_timeouts``): an incomplete head after HEAD_TIMEOUT, a body that
+stops arriving after BODY_TIMEOUT, an idle keep-alive connection after
+IDLE_TIMEOUT, and a client that stops reading its answer after
+WRITE_TIMEOUT. A client that half-closes its side still gets its answers.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import functools
 import logging
 import os
 import socket
+import struct
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -39,8 +45,11 @@ LOGGER = logging.getLogger("seamless.server.http")
 HEAD_TIMEOUT = 30.0
 BODY_TIMEOUT = 60.0
 IDLE_TIMEOUT = 75.0
+WRITE_TIMEOUT = 60.0
 #: Buffered, unprocessed input beyond this pauses reading.
-READ_PAUSE = 2 << 20
+READ_PAUSE = 256 << 10
+#: Connection closed under a write (uvloop raises RuntimeError on a closed handle).
+GONE = (ClientDisconnected, ConnectionError, TimeoutError, RuntimeError)
 
 
 class HttpConnection(asyncio.Protocol):
@@ -49,18 +58,22 @@ class HttpConnection(asyncio.Protocol):
         self.app = server.app
         self.transport: Any = None
         self.buffer = bytearray()
-        self.busy = False  # a handler or a response is in progress
-        self.closing = False  # close once the current response is out
+        self.busy = False  # a request is being answered
+        self.closing = False  # close once the current answer is out
         self.closed = False
-        self.pending: tuple[Request, Any, Any] | None = None  # awaiting a buffered body
-        self.pending_parts: list[bytes] = []  # decoded pieces of a chunked pending body
-        self.sink: tuple[Any, BodyStream] | None = None  # feeding a streamed body
-        self.reading_paused = False
+        self.eof = False  # the client closed its sending side
+        # A request waiting for its buffered body: (request, route, framing).
+        self.pending: tuple[Request, Any, Any] | None = None
+        self.pending_body = bytearray()
+        # A streamed body being fed: (bytes still due or a ChunkedDecoder, stream).
+        self.sink: tuple[Any, BodyStream] | None = None
+        self.paused_for: set[str] = set()  # "backlog", "stream"
         self.writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self.last_activity = time.monotonic()
         self.head_started: float | None = None
         self.sendfile_fd: int | None = None  # our duplicate, while a sendfile runs
+        self._write_mark: tuple[float, int] | None = None  # (when, write buffer size)
 
     # ---- asyncio.Protocol -------------------------------------------------
 
@@ -76,14 +89,28 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.server.connections.discard(self)
         if self.sendfile_fd is not None:  # stop a transfer in progress at once
             shutdown_socket(self.sendfile_fd)
-        self.server.connections.discard(self)
         if self.sink is not None:
             self.sink[1].abort(ClientDisconnected("client disconnected during the upload"))
             self.sink = None
         self.pending = None
         self._wake_drain()
+
+    def eof_received(self) -> bool:
+        """The client will send nothing more; it still gets its answers."""
+        self.eof = True
+        if self.sink is not None:
+            self.sink[1].abort(ClientDisconnected("client closed its side before the end of the body"))
+            self.sink = None
+            self.closing = True
+        if self.pending is not None:
+            self.pending = None
+            self.closing = True
+        if not self.busy:
+            self._process()
+        return True  # keep the transport open for the answers
 
     def pause_writing(self) -> None:
         self.writing_paused = True
@@ -100,33 +127,33 @@ class HttpConnection(asyncio.Protocol):
         if sink is not None:
             if not self.buffer and isinstance(sink[0], int) and len(data) <= sink[0]:
                 # The usual piece of an upload: handed over without a copy.
-                self.sink = (sink[0] - len(data), sink[1])
+                remaining = sink[0] - len(data)
+                self.sink = (remaining, sink[1]) if remaining else None
                 sink[1].feed(data)
-                if self.sink[0] == 0:
-                    self.sink = None
+                if not remaining:
                     sink[1].end()
                 return
             self.buffer += data
             self._feed_sink()
             return
-        if not self.buffer and self.head_started is None:
-            self.head_started = self.last_activity
         self.buffer += data
-        if not self.busy:
+        if not self.busy and not self.writing_paused:
             self._process()
         if (self.busy or self.writing_paused) and len(self.buffer) > READ_PAUSE:
-            self._pause_reading()
+            self._pause("backlog")
 
     # ---- flow control -------------------------------------------------------
 
-    def _pause_reading(self) -> None:
-        if not self.reading_paused and not self.closed:
-            self.reading_paused = True
+    def _pause(self, reason: str) -> None:
+        if not self.paused_for and not self.closed:
             self.transport.pause_reading()
+        self.paused_for.add(reason)
 
-    def _resume_reading(self) -> None:
-        if self.reading_paused and not self.closed:
-            self.reading_paused = False
+    def _resume(self, reason: str) -> None:
+        if reason not in self.paused_for:
+            return
+        self.paused_for.discard(reason)
+        if not self.paused_for and not self.closed:
             self.last_activity = time.monotonic()  # the client's clock restarts now
             self.transport.resume_reading()
 
@@ -143,14 +170,14 @@ class HttpConnection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    # ---- requests -------------------------------------------------------------
+    # ---- reading requests -------------------------------------------------------
 
     def _process(self) -> None:
         """Serve every complete request in the buffer, in order."""
         while not self.busy and not self.closed and not self.writing_paused:
             if self.pending is not None:
                 if not self._complete_pending():
-                    self._resume_reading()  # the body is not all here yet
+                    self._wait_for_input()
                     return
                 continue
             if self.closing:
@@ -164,16 +191,18 @@ class HttpConnection(asyncio.Protocol):
                 if len(buffer) > MAX_HEAD:
                     self._fail(HttpError(431, "Request header fields too large"))
                     return
-                if not buffer:
+                if buffer:
+                    self.head_started = self.head_started or time.monotonic()
+                else:
                     self.head_started = None
-                self._resume_reading()  # the head is not all here yet
+                self._wait_for_input()
                 return
             if end > MAX_HEAD:
                 self._fail(HttpError(431, "Request header fields too large"))
                 return
             head = bytes(buffer[:end])
             del buffer[: end + 4]
-            self.head_started = time.monotonic() if buffer else None
+            self.head_started = None
             try:
                 request = parse_head(head)
                 kind, length = body_framing(request)
@@ -182,40 +211,56 @@ class HttpConnection(asyncio.Protocol):
                 return
             self._start(request, kind, length)
 
+    def _wait_for_input(self) -> None:
+        """Nothing more can be done with what arrived: read on, or close if
+        the client will send nothing more."""
+        if self.eof:
+            self.transport.close()
+        else:
+            self._resume("backlog")
+
     def _start(self, request: Request, kind: str, length: int) -> None:
         match = self.app.router.resolve(request.method, request.path, request.segments)
         route = match.route
         request.params = match.params
         request.peer = self.transport.get_extra_info("peername")
         if route is None:
-            answer = self.app.no_route(request, match.allowed)
             if not self._skip_body(kind, length):
                 self.closing = True
-            self._respond(request, answer)
+            self._answer_now(request, self.app.no_route(request, match.allowed))
             return
         if route.streaming and not (kind == "length" and length <= route.max_body):
-            stream = BodyStream(self._pause_reading, self._resume_reading)
+            self.busy = True  # before any feeding: nothing else is parsed meanwhile
+            stream = BodyStream(functools.partial(self._pause, "stream"),
+                                functools.partial(self._resume, "stream"),
+                                on_first_read=functools.partial(self._continue, request, kind, length))
             request.body = None
             request.stream = stream
-            decoder = ChunkedDecoder() if kind == "chunked" else length
-            self.sink = (decoder, stream)
-            self._expect_continue(request, kind, length)
-            self._feed_sink()
+            self.sink = (ChunkedDecoder() if kind == "chunked" else length, stream)
+            if kind == "length" and length == 0:
+                self.sink = None
+                stream.end()
+            else:
+                self._feed_sink()
             self._dispatch(request, route)
+            if not self.closed:
+                self._resume("backlog")  # input paused behind an earlier request
             return
         if kind == "length" and length > route.max_body:
             self.closing = True
-            self._respond(request, self.app.too_large(request, route.max_body))
+            self._answer_now(request, self.app.too_large(request, route.max_body))
             return
         self.pending = (request, route, ChunkedDecoder() if kind == "chunked" else length)
-        self.pending_parts: list[bytes] = []
+        self.pending_body = bytearray()
         if not self._complete_pending():
-            self._expect_continue(request, kind, length)
+            self._continue(request, kind, length)
 
-    def _expect_continue(self, request: Request, kind: str, length: int) -> None:
-        if request.headers.get("expect", "").lower() == "100-continue" and (
-            kind == "chunked" or len(self.buffer) < length
-        ):
+    def _continue(self, request: Request, kind: str, length: int) -> None:
+        """Answer ``Expect: 100-continue`` (HTTP/1.1 only) if the body has
+        not all arrived yet."""
+        if (request.version == "HTTP/1.1" and not self.closed
+                and request.headers.get("expect", "").lower() == "100-continue"
+                and (kind == "chunked" or self.sink is not None or len(self.buffer) < length)):
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def _complete_pending(self) -> bool:
@@ -228,31 +273,32 @@ class HttpConnection(asyncio.Protocol):
             del self.buffer[:framing]
         else:
             try:
-                self.pending_parts.extend(framing.feed(self.buffer))
+                framing.feed(self.buffer, into=self.pending_body)
             except HttpError as exc:
                 self.pending = None
                 self._fail(exc)
                 return False
-            if sum(map(len, self.pending_parts)) > route.max_body:
+            if len(self.pending_body) > route.max_body:
                 self.pending = None
                 self.closing = True
-                self._respond(request, self.app.too_large(request, route.max_body))
+                self._answer_now(request, self.app.too_large(request, route.max_body))
                 return True
             if not framing.done:
                 return False
-            request.body = b"".join(self.pending_parts)
+            request.body = bytes(self.pending_body)
         self.pending = None
-        self.pending_parts = []
+        self.pending_body = bytearray()
         self._dispatch(request, route)
         return True
 
     def _feed_sink(self) -> None:
+        """Move what the buffer holds of a streamed body into its stream."""
         decoder, stream = self.sink  # type: ignore[misc]
         buffer = self.buffer
         if isinstance(decoder, int):
             take = min(decoder, len(buffer))
             if take:
-                stream.feed(bytes(buffer[:take]) if take < len(buffer) else bytes(buffer))
+                stream.feed(bytes(buffer[:take]))
                 del buffer[:take]
             decoder -= take
             self.sink = (decoder, stream)
@@ -262,7 +308,7 @@ class HttpConnection(asyncio.Protocol):
                 for piece in decoder.feed(buffer):
                     stream.feed(piece)
             except HttpError as exc:
-                stream.abort(ClientDisconnected(exc.message))
+                stream.abort(exc)  # the handler answers it (400)
                 self.sink = None
                 self.closing = True
                 return
@@ -270,133 +316,134 @@ class HttpConnection(asyncio.Protocol):
         if finished:
             self.sink = None
             stream.end()
-            if buffer and not self.busy:
-                self._process()
+        # Pipelined input after the body waits in the buffer until the
+        # answer to this request is out (see _finish).
 
     def _skip_body(self, kind: str, length: int) -> bool:
         """Drop an unwanted body if it is already here; False otherwise."""
         if kind == "length" and length <= len(self.buffer):
             del self.buffer[:length]
             return True
-        return kind == "length" and length == 0
+        return False
 
-    # ---- handlers and responses -------------------------------------------
+    # ---- handlers and answers -----------------------------------------------
 
     def _dispatch(self, request: Request, route: Any) -> None:
-        app = self.app
-        app.activity.begin()
+        self.busy = True
+        self.app.activity.begin()
         try:
-            answer = app.call(request, route)
-        except Exception as exc:  # noqa: BLE001 - mapped to a response
-            answer = app.on_error(request, exc)
-        if isinstance(answer, Response):
-            if request.stream is not None and self.sink is not None:
-                self.sink = None  # answered before the body was read
-                self.closing = True
-            self._respond(request, answer)
-            app.activity.end()
+            answer = self.app.call(request, route)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an answer
+            answer = self._error_answer(request, exc)
+        if answer is None or isinstance(answer, Response):
+            self._complete(request, answer)
         elif isinstance(answer, asyncio.Future):
             # A result computed elsewhere (a worker thread): no task needed.
-            self.busy = True
             answer.add_done_callback(functools.partial(self._future_done, request))
         else:
-            self.busy = True
-            asyncio.ensure_future(self._finish_async(request, answer))
+            asyncio.ensure_future(self._await_answer(request, answer))
+
+    def _error_answer(self, request: Request, exc: BaseException) -> Response | None:
+        """The answer to a failed handler; None when the client is gone."""
+        if isinstance(exc, HttpError):  # e.g. a malformed chunked body
+            self.closing = True
+            return self.app.protocol_error(exc)
+        if isinstance(exc, ClientDisconnected):
+            LOGGER.debug("%s %s: %s", request.method, request.path, exc)
+            return None
+        return self.app.on_error(request, exc)  # type: ignore[arg-type]
 
     def _future_done(self, request: Request, future: "asyncio.Future[Response]") -> None:
         try:
-            response = future.result()
-        except Exception as exc:  # noqa: BLE001 - mapped to a response
-            response = self.app.on_error(request, exc)
-        if not isinstance(response.body, bytes) or self.closed:
-            # (still busy) _finish_async takes over and ends the activity
-            asyncio.ensure_future(self._finish_async(request, _ready(response)))
-            return
-        try:
-            if self.sink is not None and self.sink[1] is request.stream:
-                self.sink = None
-                self.closing = True
-            self._respond(request, response)
-        finally:
-            self.app.activity.end()
-            self.busy = False
-            self.last_activity = time.monotonic()
-        if not self.closed:
-            if self.buffer or self.pending is not None or self.closing:
-                self._process()
-            else:
-                self._resume_reading()
+            response: Response | None = future.result()
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an answer
+            response = self._error_answer(request, exc)
+        self._complete(request, response)
 
-    async def _finish_async(self, request: Request, answer: Any) -> None:
+    async def _await_answer(self, request: Request, answer: Any) -> None:
         try:
-            try:
-                response = await answer
-            except Exception as exc:  # noqa: BLE001 - mapped to a response
-                response = self.app.on_error(request, exc)
-            if self.closed:
+            response: Response | None = await answer
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an answer
+            response = self._error_answer(request, exc)
+        self._complete(request, response)
+
+    def _complete(self, request: Request, response: Response | None) -> None:
+        """Send the answer to the request in progress (once), then go on."""
+        if response is None or self.closed:
+            if response is not None:
                 _discard(response)
-            else:
-                if self.sink is not None and self.sink[1] is request.stream:
-                    # Answered before the body was read: do not parse the rest.
-                    self.sink = None
-                    self.closing = True
-                await self._respond_async(request, response)
-        except (ClientDisconnected, ConnectionError, TimeoutError) as exc:
+            self._abort()
+            self._finish()
+            return
+        if self.sink is not None and self.sink[1] is request.stream:
+            self.sink = None  # answered before the body was read: the rest is never parsed
+            self.closing = True
+        if isinstance(response.body, bytes):
+            try:
+                self._write_bytes_response(request, response)
+            except GONE:
+                self._abort()
+            finally:
+                self._finish()
+        else:
+            asyncio.ensure_future(self._send_body(request, response))
+
+    def _answer_now(self, request: Request, response: Response) -> None:
+        """An answer decided by the connection itself (404, 413, ...)."""
+        self.busy = True
+        self.app.activity.begin()
+        self._complete(request, response)
+
+    def _finish(self) -> None:
+        """The answer is out: the next request may be served."""
+        self.app.activity.end()
+        self.busy = False
+        self.last_activity = time.monotonic()
+        if not self.closed:
+            self._process()
+
+    def _keep_alive(self, request: Request, response: Response) -> bool:
+        return request.keep_alive and not self.closing and not response.close
+
+    def _write_bytes_response(self, request: Request, response: Response) -> None:
+        self.app.finalize(request, response)
+        keep_alive = self._keep_alive(request, response)
+        head = response.head(keep_alive, self.server.date_header)
+        body = response.body
+        if request.method == "HEAD" or not body or response.status in (204, 304):
+            self.transport.write(head)
+        elif len(body) <= 65536:  # type: ignore[arg-type]
+            self.transport.write(head + body)  # type: ignore[operator]
+        else:
+            self.transport.writelines((head, body))
+        if not keep_alive:
+            self.closing = True
+            self.transport.close()
+
+    async def _send_body(self, request: Request, response: Response) -> None:
+        """A file (sendfile) or a stream, after the head."""
+        body = response.body
+        try:
+            self.app.finalize(request, response)
+            keep_alive = self._keep_alive(request, response)
+            self.transport.write(response.head(keep_alive, self.server.date_header))
+            if request.method != "HEAD":
+                if isinstance(body, FileBody):
+                    await self._send_file(body)
+                else:
+                    await self._send_stream(body)  # type: ignore[arg-type]
+            if not keep_alive:
+                self.closing = True
+                self.transport.close()
+        except GONE as exc:
             LOGGER.debug("%s %s: connection lost: %s", request.method, request.path, exc)
             self._abort()
         except Exception:  # noqa: BLE001 - never leave the connection hanging
             LOGGER.exception("%s %s: response failed", request.method, request.path)
             self._abort()
         finally:
-            self.app.activity.end()
-            self.busy = False
-            self.last_activity = time.monotonic()
-        if not self.closed:
-            if self.buffer or self.pending is not None or self.closing:
-                self._process()
-            else:
-                self._resume_reading()
-
-    def _respond(self, request: Request, response: Response) -> None:
-        """Write a bytes response now; other bodies continue as a task."""
-        if not isinstance(response.body, bytes):
-            self.busy = True
-            self.app.activity.begin()
-            asyncio.ensure_future(self._finish_async(request, _ready(response)))
-            return
-        self.app.finalize(request, response)
-        keep_alive = request.keep_alive and not self.closing and not response.close
-        head = response.head(keep_alive, self.server.date_header)
-        if request.method == "HEAD" or not response.body:
-            self.transport.write(head)
-        elif len(response.body) <= 65536:
-            self.transport.write(head + response.body)
-        else:
-            self.transport.writelines((head, response.body))
-        if not keep_alive:
-            self.closing = True
-            self.transport.close()
-
-    async def _respond_async(self, request: Request, response: Response) -> None:
-        if isinstance(response.body, bytes):
-            self._respond(request, response)
-            return
-        self.app.finalize(request, response)
-        keep_alive = request.keep_alive and not self.closing and not response.close
-        body = response.body
-        try:
-            self.transport.write(response.head(keep_alive, self.server.date_header))
-            if request.method != "HEAD":
-                if isinstance(body, FileBody):
-                    await self._send_file(body)
-                else:
-                    await self._send_stream(body)
-        finally:
-            if isinstance(body, FileBody):
-                os.close(body.fd)
-        if not keep_alive:
-            self.closing = True
-            self.transport.close()
+            _discard(response)
+            self._finish()
 
     async def _send_file(self, body: FileBody) -> None:
         """Zero-copy: once the transport's own buffer is empty, sendfile runs
@@ -408,44 +455,68 @@ class HttpConnection(asyncio.Protocol):
                 self.writing_paused = True
                 await self.drain()
         finally:
-            transport.set_write_buffer_limits()
+            if not self.closed:
+                transport.set_write_buffer_limits()
         if self.closed:
             raise ClientDisconnected("client disconnected")
         # The thread works on its own duplicate of the socket's descriptor:
         # if the connection closes meanwhile, the event loop closes its
         # descriptor, and that number may at once be reused by a new
-        # connection, which the transfer must never reach.
-        self.sendfile_fd = os.dup(socket_fd(transport))
-        try:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self.server.io_pool, sendfile_blocking, self.sendfile_fd,
-                                       body.fd, body.offset, body.size)
-        finally:
-            fd, self.sendfile_fd = self.sendfile_fd, None
+        # connection, which the transfer must never reach. The duplicate is
+        # closed when the thread is done with it, not before.
+        fd = os.dup(socket_fd(transport))
+        self.sendfile_fd = fd
+        transfer = asyncio.get_running_loop().run_in_executor(
+            self.server.io_pool, sendfile_blocking, fd, body.fd, body.offset, body.size)
+
+        def done(_: Any) -> None:
+            if self.sendfile_fd == fd:
+                self.sendfile_fd = None
             os.close(fd)
+
+        transfer.add_done_callback(done)
+        await transfer
 
     async def _send_stream(self, body: StreamBody) -> None:
         chunked = body.length is None
+        sent = 0
         async for piece in body.pieces:
             if not piece:
                 continue
+            sent += len(piece)
+            if body.length is not None and sent > body.length:
+                raise ConnectionError(f"a stream longer than its announced {body.length} bytes")
+            if self.closed:
+                raise ClientDisconnected("client disconnected")
             if chunked:
                 self.transport.writelines((b"%x\r\n" % len(piece), piece, b"\r\n"))
             else:
                 self.transport.write(piece)
             await self.drain()
+        if body.length is not None and sent != body.length:
+            raise ConnectionError(f"a stream of {sent} bytes, not the announced {body.length}")
         if chunked:
             self.transport.write(b"0\r\n\r\n")
 
     def _fail(self, error: HttpError) -> None:
         """Answer a broken request and close the connection."""
         self.closing = True
+        if self.closed:
+            return
         response = self.app.protocol_error(error)
         self.transport.write(response.head(False, self.server.date_header) + response.body)  # type: ignore[operator]
         self.transport.close()
 
     def _abort(self) -> None:
+        """Drop the connection now: what the kernel still holds for the
+        client is discarded too (a reset, not a graceful close)."""
         if not self.closed and self.transport is not None:
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
             self.transport.abort()
 
     # ---- the server's sweep ---------------------------------------------------
@@ -453,9 +524,20 @@ class HttpConnection(asyncio.Protocol):
     def check_timeouts(self, now: float) -> None:
         if self.closed:
             return
+        waiting = self.transport.get_write_buffer_size()
+        if waiting:  # a client that does not read its answer
+            mark = self._write_mark
+            if mark is None or waiting < mark[1]:
+                self._write_mark = (now, waiting)
+            elif now - mark[0] > WRITE_TIMEOUT:
+                LOGGER.info("dropping a client that stopped reading")
+                self._abort()
+                return
+        else:
+            self._write_mark = None
         if self.sink is not None or self.pending is not None:  # a body is arriving
-            # (unless we paused reading ourselves: then the handler is slow, not the client)
-            if not self.reading_paused and now - self.last_activity > BODY_TIMEOUT:
+            # (unless we paused reading for the handler: then it is slow, not the client)
+            if "stream" not in self.paused_for and now - self.last_activity > BODY_TIMEOUT:
                 LOGGER.info("dropping a client that stopped sending its body")
                 if self.sink is not None:
                     self.sink[1].abort(ClientDisconnected("client stopped sending"))
@@ -469,17 +551,15 @@ class HttpConnection(asyncio.Protocol):
             self.transport.close()
 
     def shut_down(self) -> None:
-        """Close when idle; otherwise after the response in progress."""
+        """Close when idle; otherwise after the answer in progress."""
         self.closing = True
         if not self.busy and self.sink is None and self.pending is None:
             self.transport.close()
 
 
-async def _ready(response: Response) -> Response:
-    return response
-
-
 def _discard(response: Response) -> None:
-    """Release what an unsent response holds."""
-    if isinstance(response.body, FileBody):
-        os.close(response.body.fd)
+    """Release what an answer holds (the file of a FileBody), once."""
+    body = response.body
+    if isinstance(body, FileBody) and body.fd >= 0:
+        fd, body.fd = body.fd, -1
+        os.close(fd)

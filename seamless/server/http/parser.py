@@ -15,6 +15,10 @@ from .messages import Headers, Request
 #: A head (request line and headers) longer than this is refused with 431.
 MAX_HEAD = 16 * 1024
 MAX_HEADERS = 100
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_LENGTH = re.compile("[0-9]{1,18}")
+#: Control characters are not allowed in header values (HTAB is).
+_BAD_VALUE = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL = re.compile("[\x00-\x20\x7f]")
 METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT"})
@@ -54,6 +58,8 @@ def parse_head(head: bytes) -> Request:
             raise HttpError(400, "Bad header line")
         key = name.lower()
         value = value.strip(" \t")
+        if _BAD_VALUE.search(value):
+            raise HttpError(400, "Bad header value")
         if key in headers:
             headers[key] = f"{headers[key]}, {value}"
         else:
@@ -93,12 +99,12 @@ def body_framing(request: Request) -> tuple[str, int]:
     if encoding is not None:
         if length is not None:
             raise HttpError(400, "Both Transfer-Encoding and Content-Length")
-        if encoding.strip().lower() != "chunked":
+        if encoding.strip(" \t").lower() != "chunked":
             raise HttpError(501, "Unsupported Transfer-Encoding")
         return "chunked", 0
     if length is None:
         return "length", 0
-    if not length.isdigit() or len(length) > 18:
+    if not _LENGTH.fullmatch(length):
         raise HttpError(400, "Bad Content-Length")
     return "length", int(length)
 
@@ -118,8 +124,10 @@ class ChunkedDecoder:
         self.state = "size"  # size | data | data-end | trailer
         self.done = False
 
-    def feed(self, buffer: bytearray) -> list[bytes]:
-        pieces = []
+    def feed(self, buffer: bytearray, into: bytearray | None = None) -> list[bytes]:
+        """Decode from the front of buffer: the pieces, or [] with the bytes
+        appended to ``into`` when given."""
+        pieces: list[bytes] = []
         while not self.done:
             if self.state == "size":
                 end = buffer.find(b"\r\n")
@@ -127,14 +135,11 @@ class ChunkedDecoder:
                     if len(buffer) > self.MAX_LINE:
                         raise HttpError(400, "Bad chunk size line")
                     break
-                line = bytes(buffer[:end]).split(b";", 1)[0].strip()
+                line = bytes(buffer[:end]).split(b";", 1)[0].rstrip(b" \t")
                 del buffer[: end + 2]
-                try:
-                    size = int(line, 16)
-                except ValueError:
-                    raise HttpError(400, "Bad chunk size") from None
-                if size < 0 or len(line) > 16:
+                if not _CHUNK_SIZE.fullmatch(line):
                     raise HttpError(400, "Bad chunk size")
+                size = int(line, 16)
                 if size == 0:
                     self.state = "trailer"
                 else:
@@ -144,7 +149,10 @@ class ChunkedDecoder:
                 if not buffer:
                     break
                 take = min(self.remaining, len(buffer))
-                pieces.append(bytes(buffer[:take]))
+                if into is not None:
+                    into += buffer[:take]
+                else:
+                    pieces.append(bytes(buffer[:take]))
                 del buffer[:take]
                 self.remaining -= take
                 if self.remaining == 0:

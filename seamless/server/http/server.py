@@ -19,8 +19,9 @@ from typing import Any
 from .app import HttpApp
 from .connection import HttpConnection
 
-#: Threads that run sendfile for large responses (each one busy per transfer).
-IO_THREADS = 16
+#: Threads that run sendfile for large responses (each one busy per
+#: transfer; slow readers are dropped, see streams.MIN_RATE).
+IO_THREADS = 64
 
 
 class HttpServer:

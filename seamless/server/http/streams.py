@@ -16,12 +16,19 @@ import asyncio
 import collections
 import os
 import select
+import time
 from typing import Any, Callable
 
 HIGH_WATER = 4 << 20
 LOW_WATER = 1 << 20
-#: A client that accepts no byte for this long is given up on.
+#: Pieces smaller than this are gathered into one (tiny chunks of a chunked
+#: body would otherwise cost a Python object each).
+SMALL_PIECE = 64 << 10
+#: A client that accepts no byte for this long is given up on...
 STALL_SECONDS = 60.0
+#: ... and so is one that takes less than this many bytes per second (over
+#: windows of STALL_SECONDS), so a trickle cannot hold a transfer thread.
+MIN_RATE = 16 << 10
 
 
 class ClientDisconnected(ConnectionResetError):
@@ -31,8 +38,9 @@ class ClientDisconnected(ConnectionResetError):
 class BodyStream:
     """The body of one request, piece by piece (see the module doc)."""
 
-    def __init__(self, pause: Callable[[], None], resume: Callable[[], None]):
-        self._pieces: collections.deque[bytes] = collections.deque()
+    def __init__(self, pause: Callable[[], None], resume: Callable[[], None],
+                 on_first_read: Callable[[], None] | None = None):
+        self._pieces: collections.deque[Any] = collections.deque()
         self._size = 0
         self._done = False
         self._error: BaseException | None = None
@@ -40,6 +48,7 @@ class BodyStream:
         self._pause = pause
         self._resume = resume
         self._paused = False
+        self._on_first_read = on_first_read
         self.received = 0
 
     # ---- the connection's side ----------------------------------------
@@ -47,7 +56,14 @@ class BodyStream:
     def feed(self, piece: bytes) -> None:
         if not piece:
             return
-        self._pieces.append(piece)
+        pieces = self._pieces
+        if len(piece) < SMALL_PIECE:
+            if pieces and type(pieces[-1]) is bytearray and len(pieces[-1]) < LOW_WATER:
+                pieces[-1] += piece
+            else:
+                pieces.append(bytearray(piece))
+        else:
+            pieces.append(piece)
         self._size += len(piece)
         self.received += len(piece)
         if self._size > HIGH_WATER and not self._paused:
@@ -60,6 +76,8 @@ class BodyStream:
         self._wake()
 
     def abort(self, error: BaseException) -> None:
+        """The body will not arrive whole: error is raised to the reader
+        (ClientDisconnected, or an HttpError for a malformed body)."""
         if not self._done:
             self._error = error
         self._wake()
@@ -83,6 +101,9 @@ class BodyStream:
             ClientDisconnected: the client went away mid-body.
         """
         minimum = min(minimum, HIGH_WATER)
+        if self._on_first_read is not None:  # e.g. send "100 Continue" now
+            self._on_first_read()
+            self._on_first_read = None
         while self._size < minimum and not self._done:
             if self._error is not None:
                 raise self._error
@@ -94,7 +115,7 @@ class BodyStream:
             self._waiter = None
         if self._error is not None and not self._done:
             raise self._error
-        data = b"".join(self._pieces) if len(self._pieces) != 1 else self._pieces[0]
+        data = b"".join(self._pieces) if len(self._pieces) != 1 else bytes(self._pieces[0])
         self._pieces.clear()
         self._size = 0
         if self._paused:
@@ -126,7 +147,7 @@ class BodyStream:
 
 
 def sendfile_blocking(sock_fd: int, file_fd: int, offset: int, count: int,
-                      stall: float = STALL_SECONDS) -> int:
+                      stall: float | None = None) -> int:
     """Send count bytes of file_fd from offset to a non-blocking socket,
     waiting (poll) while the socket is full; return the bytes sent.
 
@@ -134,19 +155,28 @@ def sendfile_blocking(sock_fd: int, file_fd: int, offset: int, count: int,
         TimeoutError: the client accepted nothing for ``stall`` seconds.
         OSError: the connection broke, or the file is shorter than expected.
     """
+    stall = STALL_SECONDS if stall is None else stall
     poller = select.poll()
     poller.register(sock_fd, select.POLLOUT)
     sent_total = 0
+    window_start, window_sent = time.monotonic(), 0
     while sent_total < count:
         try:
             sent = os.sendfile(sock_fd, file_fd, offset + sent_total, min(count - sent_total, 1 << 30))
         except BlockingIOError:
             if not poller.poll(stall * 1000):
                 raise TimeoutError("client stopped reading") from None
-            continue
-        if sent == 0:
-            raise OSError("file ended before its announced size")
+            sent = 0
+        else:
+            if sent == 0:
+                raise OSError("file ended before its announced size")
         sent_total += sent
+        window_sent += sent
+        now = time.monotonic()
+        if now - window_start > stall:
+            if window_sent < MIN_RATE * stall:
+                raise TimeoutError("client reads too slowly")
+            window_start, window_sent = now, 0
     return sent_total
 
 
