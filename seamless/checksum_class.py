@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import TYPE_CHECKING, Any, Union
 
@@ -169,6 +168,8 @@ class Checksum:
 
     async def resolution(self, celltype: str | None = None) -> Any:
         """Asynchronous resolve(); the lookup runs in a worker thread."""
+        import asyncio  # here, not at the top: it would double the import time of seamless
+
         return await asyncio.to_thread(self.resolve, celltype)
 
     def incref(self, *, scratch: bool = False) -> None:

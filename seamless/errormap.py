@@ -6,7 +6,7 @@ own, so that the same failure reads the same everywhere.
 
 from __future__ import annotations
 
-import sqlite3
+import sys
 
 from .exceptions import (
     CacheMissError,
@@ -39,14 +39,23 @@ _TABLE: list[tuple[type[BaseException], int, int]] = [
     (PermissionError, EXIT_FAILURE, 403),
     (FileNotFoundError, EXIT_FAILURE, 404),
     (OSError, EXIT_FAILURE, 500),
-    (sqlite3.Error, EXIT_FAILURE, 500),
     (SeamlessError, EXIT_FAILURE, 500),
 ]
 
 
+def _table() -> list[tuple[type[BaseException], int, int]]:
+    """_TABLE, plus sqlite3.Error once sqlite3 is loaded (an exception of
+    a module that was never imported cannot occur, and importing sqlite3
+    here would slow down every command that never uses it)."""
+    sqlite3 = sys.modules.get("sqlite3")
+    if sqlite3 is None:
+        return _TABLE
+    return _TABLE[:-1] + [(sqlite3.Error, EXIT_FAILURE, 500), _TABLE[-1]]
+
+
 def exit_code(exc: BaseException) -> int:
     """The process exit code for an error that ends a command."""
-    for kind, code, _ in _TABLE:
+    for kind, code, _ in _table():
         if isinstance(exc, kind):
             return code
     return EXIT_FAILURE
@@ -54,7 +63,7 @@ def exit_code(exc: BaseException) -> int:
 
 def http_status(exc: BaseException) -> int:
     """The HTTP status for an error that ends a request."""
-    for kind, _, status in _TABLE:
+    for kind, _, status in _table():
         if isinstance(exc, kind):
             return status
     return 500
@@ -62,4 +71,4 @@ def http_status(exc: BaseException) -> int:
 
 def is_expected(exc: BaseException) -> bool:
     """True for errors that deserve a one-line message, not a traceback."""
-    return any(isinstance(exc, kind) for kind, _, _ in _TABLE)
+    return any(isinstance(exc, kind) for kind, _, _ in _table())

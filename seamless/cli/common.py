@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import time
-import traceback
 from typing import Callable, TextIO
 
 from .. import errormap
@@ -28,6 +27,8 @@ def run(body: Callable[[], int], *, debug: bool = False, stream: TextIO | None =
         return errormap.EXIT_OK
     except Exception as exc:  # noqa: BLE001 - this is the tool's last line
         if debug or not errormap.is_expected(exc):
+            import traceback
+
             traceback.print_exc(file=err)
         else:
             err.write(f"error: {exc}\n")
