@@ -22,6 +22,7 @@ from ..database.store import ResultDB
 from ..exceptions import ConflictError
 from ..hashserver import layout as _layout
 from ..hashserver.store import BufferStore
+from .buffers import ReadOnlyServerError
 from .sync import BufferClient, DatabaseClient
 
 
@@ -127,13 +128,26 @@ class LocalBuffers(Buffers):
         self.store.close()
 
 
-class RemoteBuffers(Buffers):
+class _ReadOnlyGuard:
+    """Refuses writes before they leave the process when opened read-only
+    (the server may well accept them)."""
+
+    client: BufferClient | DatabaseClient
+    writable: bool
+
+    def _refuse_writes(self) -> None:
+        if not self.writable:
+            raise ReadOnlyServerError(f"{self.client.url} was opened read-only")
+
+
+class RemoteBuffers(_ReadOnlyGuard, Buffers):
     """A hashserver over HTTP."""
 
     transport = "http"
 
-    def __init__(self, client: BufferClient):
+    def __init__(self, client: BufferClient, writable: bool = True):
         self.client = client
+        self.writable = writable
 
     def __repr__(self) -> str:
         return f"RemoteBuffers({self.client.url!r})"
@@ -151,15 +165,19 @@ class RemoteBuffers(Buffers):
         self.client.get_to_file(checksum, path, progress=progress)
 
     def put(self, data: Any, checksum: Any = None) -> Checksum:
+        self._refuse_writes()
         return self.client.put(data, checksum)
 
     def put_file(self, path: str | os.PathLike[str], progress: Any = None) -> Checksum:
+        self._refuse_writes()
         return self.client.put_file(path, progress=progress)
 
     def put_many(self, buffers: Iterable[Any]) -> list[Checksum]:
+        self._refuse_writes()
         return self.client.put_many(buffers)
 
     def promise(self, checksum: Any) -> None:
+        self._refuse_writes()
         self.client.promise(checksum)
 
     def close(self) -> None:
@@ -193,7 +211,7 @@ def open_buffers(url: str | None = None, directory: str | os.PathLike[str] | Non
     if url is None:
         raise ValueError(f"no hashserver url, and {os.fspath(directory)!r} is not a buffer folder here"
                          if directory is not None else "open_buffers needs a url or a directory")
-    return RemoteBuffers(BufferClient(url, **client_options))
+    return RemoteBuffers(BufferClient(url, **client_options), writable)
 
 
 class Results:
@@ -316,13 +334,14 @@ class LocalResults(Results):
         self.db.close()
 
 
-class RemoteResults(Results):
+class RemoteResults(_ReadOnlyGuard, Results):
     """A database server over HTTP."""
 
     transport = "http"
 
-    def __init__(self, client: DatabaseClient):
+    def __init__(self, client: DatabaseClient, writable: bool = True):
         self.client = client
+        self.writable = writable
 
     def __repr__(self) -> str:
         return f"RemoteResults({self.client.url!r})"
@@ -334,9 +353,11 @@ class RemoteResults(Results):
         return self.client.get_transformations(tfs)
 
     def set_transformation(self, tf: Any, result: Any) -> None:
+        self._refuse_writes()
         self.client.set_transformation(tf, result)
 
     def set_transformations(self, pairs: Iterable[tuple[Any, Any]]) -> list[ConflictError | None]:
+        self._refuse_writes()
         return self.client.set_transformations(pairs)
 
     def get_rev_transformations(self, result: Any) -> list[Checksum]:
@@ -346,9 +367,11 @@ class RemoteResults(Results):
         return self.client.get_metadata(tf)
 
     def set_metadata(self, tf: Any, result: Any, record: Any) -> None:
+        self._refuse_writes()
         self.client.set_metadata(tf, result, record)
 
     def set_irreproducible(self, tf: Any, result: Any) -> None:
+        self._refuse_writes()
         self.client.set_irreproducible(tf, result)
 
     def get_irreproducible(self, tf: Any, result: Any = None) -> list[dict[str, Any]]:
@@ -358,6 +381,7 @@ class RemoteResults(Results):
         return self.client.get_buffer_info(checksum)
 
     def set_buffer_info(self, checksum: Any, info: dict[str, Any]) -> None:
+        self._refuse_writes()
         self.client.set_buffer_info(checksum, info)
 
     def get_bucket_probe(self, bucket_kind: str, label: str) -> dict[str, Any] | None:
@@ -365,6 +389,7 @@ class RemoteResults(Results):
 
     def set_bucket_probe(self, bucket_kind: str, label: str, bucket_checksum: Any,
                          freshness_tokens: Any, captured_at: str) -> None:
+        self._refuse_writes()
         self.client.set_bucket_probe(bucket_kind, label, bucket_checksum, freshness_tokens, captured_at)
 
     def close(self) -> None:
@@ -384,4 +409,4 @@ def open_results(url: str | None = None, database: str | os.PathLike[str] | None
     if url is None:
         raise ValueError(f"no database url, and {os.fspath(database)!r} is not a database file here"
                          if database is not None else "open_results needs a url or a database file")
-    return RemoteResults(DatabaseClient(url, **client_options))
+    return RemoteResults(DatabaseClient(url, **client_options), writable)
