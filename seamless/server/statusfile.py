@@ -35,7 +35,7 @@ class StatusFile:
         while not os.path.exists(self.path):
             if time.monotonic() > deadline:
                 raise StatusFileError(f"Status file '{self.path}' not found after {wait:g} seconds")
-            time.sleep(0.1)
+            time.sleep(0.005)
         try:
             with open(self.path, encoding="utf-8") as f:
                 contents = json.load(f)
