@@ -48,7 +48,7 @@ test-pure:
 ## its own virtualenv (never in ours)
 test-reference: install
 	$(PYTHON) -m venv .venv-reference
-	.venv-reference/bin/python -m pip install --quiet 'seamless-core==0.1.4' 'seamless-database==2.1.0' 'hashserver==1.1.0' 'seamless-remote==0.4.0' aiofiles
+	.venv-reference/bin/python -m pip install --quiet 'seamless-core==0.1.4' 'seamless-database==2.1.0' 'hashserver==1.1.0' 'seamless-remote==0.4.0' 'seamless-transformer==0.6.1' aiofiles
 	SEAMLESS_REFERENCE_PYTHON=$(CURDIR)/.venv-reference/bin/python \
 		$(PY) -m pytest -q -m reference
 
@@ -60,10 +60,12 @@ bench-smoke: install
 report: install
 	$(PY) benchmarks/report.py
 
-## compare-servers: our servers against the reference's, side by side
-## (installs the reference into .venv-reference; ~10 minutes, ~3 GiB disk)
+## compare-servers: our servers and seamless-init against the reference's,
+## side by side (installs the reference into .venv-reference; ~12 minutes,
+## ~3 GiB disk)
 compare-servers: install
 	$(PY) benchmarks/compare_servers.py --install-reference .venv-reference
+	$(PY) benchmarks/compare_init.py --install-reference .venv-reference
 
 clean:
 	rm -rf $(VENV) .venv-pure .venv-reference build *.egg-info csrc/tests/build

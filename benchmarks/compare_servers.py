@@ -41,7 +41,9 @@ import http_load  # noqa: E402
 from seamless import _native  # noqa: E402
 from seamless.server.launch import LaunchedServer, launch  # noqa: E402
 
-REFERENCE_PACKAGES = ["hashserver==1.1.0", "seamless-database==2.1.0", "aiofiles"]
+REFERENCE_PACKAGES = ["hashserver==1.1.0", "seamless-database==2.1.0", "aiofiles",
+                      # for seamless-init (compare_init.py)
+                      "seamless-remote==0.4.0", "seamless-transformer==0.6.1"]
 MiB = 1 << 20
 
 
