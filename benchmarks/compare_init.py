@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from compare_servers import install_reference
+from compare_servers import add_reference_options, reference_python
 
 HERE_BIN = os.path.dirname(sys.executable)
 SEED_CLUSTER = """\
@@ -101,13 +101,10 @@ def import_time(module: str, rounds: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reference-python", default=os.environ.get("SEAMLESS_REFERENCE_PYTHON"),
-                        help="interpreter of a virtualenv with the reference installed")
-    parser.add_argument("--install-reference", metavar="FOLDER",
-                        help="create FOLDER as a virtualenv with the reference (if missing) and use it")
+    add_reference_options(parser)
     parser.add_argument("--rounds", type=int, default=5, help="rounds per figure (default 5)")
     args = parser.parse_args(argv)
-    python = install_reference(args.install_reference) if args.install_reference else args.reference_python
+    python = reference_python(args)
     reference_bin = os.path.dirname(python) if python else None
     if reference_bin and not os.path.exists(os.path.join(reference_bin, "seamless-init")):
         print(f"skipped the reference: no seamless-init next to {python}")

@@ -83,6 +83,19 @@ def install_reference(folder: str) -> str:
     return python
 
 
+def add_reference_options(parser: argparse.ArgumentParser) -> None:
+    """--reference-python / --install-reference (shared by the comparison scripts)."""
+    parser.add_argument("--reference-python", default=os.environ.get("SEAMLESS_REFERENCE_PYTHON"),
+                        help="interpreter of a virtualenv with the reference installed")
+    parser.add_argument("--install-reference", metavar="FOLDER",
+                        help="create FOLDER as a virtualenv with the reference (if missing) and use it")
+
+
+def reference_python(args: argparse.Namespace) -> str | None:
+    """The reference's interpreter that the options name (installing it if asked)."""
+    return install_reference(args.install_reference) if args.install_reference else args.reference_python
+
+
 def reference_server(python: str, tool: str, args: list[str], cwd: str) -> LaunchedServer:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     if tool == "seamless-database":
@@ -325,16 +338,13 @@ def table(figures: dict[str, Figure]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reference-python", default=os.environ.get("SEAMLESS_REFERENCE_PYTHON"),
-                        help="interpreter of a virtualenv with the reference installed")
-    parser.add_argument("--install-reference", metavar="FOLDER",
-                        help="create FOLDER as a virtualenv with the reference (if missing) and use it")
+    add_reference_options(parser)
     parser.add_argument("--quick", action="store_true", help="small sizes and few rounds (a smoke test)")
     parser.add_argument("--rounds", type=int, default=None, help="rounds per figure (default 5; quick: 2)")
     parser.add_argument("--large", type=int, default=1024, help="MiB of the large transfers (default 1024)")
     parser.add_argument("--dir", default=None, help="folder for the stores and files (default: a temporary one)")
     args = parser.parse_args(argv)
-    python = install_reference(args.install_reference) if args.install_reference else args.reference_python
+    python = reference_python(args)
     if not python:
         print("skipped: no reference to compare with (use --install-reference FOLDER, "
               "--reference-python PATH or SEAMLESS_REFERENCE_PYTHON)")

@@ -8,7 +8,7 @@ stores or the HTTP clients: ``import seamless.config`` stays cheap, and
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import Any, Callable
 
 from .errors import ConfigurationError
 from .remote_clients import ClientEntry, primary
@@ -58,22 +58,21 @@ def cluster_stores(config: Configuration, *, start_services: bool = True,
     specs = storage_specs(config)
     endpoints = ensure_services(specs, report) if start_services else {}
     buffers_spec, database_spec = specs
-    hs, db = endpoints.get("hashserver"), endpoints.get("database")
-    if buffers_spec.on_this_machine:
-        buffers = open_buffers(hs.url if hs else None, buffers_spec.data_path)
-    elif hs is not None:
-        buffers = open_buffers(hs.url)
-    else:
-        raise ConfigurationError(f"{buffers_spec.key}: not on this machine and not started")
-    if database_spec.on_this_machine:
-        results = open_results(db.url if db else None, database_spec.data_path)
-    elif db is not None:
-        results = open_results(db.url)
-    else:
-        raise ConfigurationError(f"{database_spec.key}: not on this machine and not started")
+    buffers = _open(open_buffers, buffers_spec, endpoints.get("hashserver"))
+    results = _open(open_results, database_spec, endpoints.get("database"))
     where = "in process" if buffers.transport == "local" else "over HTTP"
     return Stores(buffers, results, endpoints,
                   f"cluster {config.cluster_name!r}, project {config.project!r} ({where})")
+
+
+def _open(opener: Callable[..., Any], spec: ServiceSpec, endpoint: Endpoint | None) -> Any:
+    """The store of spec: its folder or file when it is on this machine,
+    else its running service over HTTP."""
+    if spec.on_this_machine:
+        return opener(endpoint.url if endpoint else None, spec.data_path)
+    if endpoint is None:
+        raise ConfigurationError(f"{spec.key}: not on this machine and not started")
+    return opener(endpoint.url)
 
 
 def seamless_cache_stores(config: Configuration) -> Stores:

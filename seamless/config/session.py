@@ -17,7 +17,6 @@ from typing import Any, Callable
 from . import remote_clients as _remote_clients
 from .clusters import check_name, read_cluster_files
 from .commands import collect, command_files
-from .errors import ConfigurationError
 from .selection import (
     ITEMS,
     TOPLEVEL_PROJECT,
