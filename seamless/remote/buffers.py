@@ -25,8 +25,8 @@ import aiohttp
 
 from .. import _native
 from ..checksum_class import Checksum
-from ..exceptions import CacheMissError, ChecksumMismatchError, SeamlessError
-from ..hashserver.store import ReadOnlyStoreError
+from ..exceptions import CacheMissError, ChecksumMismatchError
+from .errors import ReadOnlyServerError, RemoteError
 from .policy import RETRY_STATUSES, Policy, TransientHTTPError, with_retries
 
 Progress = Callable[[int, int], Any]
@@ -34,16 +34,6 @@ Progress = Callable[[int, int], Any]
 HAS_BATCH = 10_000
 #: Pieces of streamed uploads and downloads.
 PIECE = 1 << 20
-
-
-class RemoteError(SeamlessError, OSError):
-    """A server answered with an error that is not the caller's fault
-    (after the retries), or cannot be reached."""
-
-
-class ReadOnlyServerError(ReadOnlyStoreError):
-    """A write to a server that does not accept writes (a ReadOnlyStoreError,
-    as the same write to a read-only local store)."""
 
 
 def _hex(checksum: Any) -> str:

@@ -19,7 +19,7 @@ import aiohttp
 
 from ..checksum_class import Checksum
 from ..exceptions import ConflictError, MalformedRecordError, RecordNotFoundError
-from .buffers import ReadOnlyServerError, RemoteError
+from .errors import ReadOnlyServerError, RemoteError
 from .policy import RETRY_STATUSES, Policy, TransientHTTPError, with_retries
 
 #: Items per batch request (the server's limit is 10,000).

@@ -15,15 +15,17 @@ The rest of the system talks only to these two interfaces.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from ..checksum_class import Checksum
 from ..database.store import ResultDB
 from ..exceptions import ConflictError
 from ..hashserver import layout as _layout
 from ..hashserver.store import BufferStore
-from .buffers import ReadOnlyServerError
-from .sync import BufferClient, DatabaseClient
+from .errors import ReadOnlyServerError
+
+if TYPE_CHECKING:  # pragma: no cover - the HTTP clients are imported when first used
+    from .sync import BufferClient, DatabaseClient
 
 
 class Buffers:
@@ -211,6 +213,8 @@ def open_buffers(url: str | None = None, directory: str | os.PathLike[str] | Non
     if url is None:
         raise ValueError(f"no hashserver url, and {os.fspath(directory)!r} is not a buffer folder here"
                          if directory is not None else "open_buffers needs a url or a directory")
+    from .sync import BufferClient
+
     return RemoteBuffers(BufferClient(url, **client_options), writable)
 
 
@@ -409,4 +413,6 @@ def open_results(url: str | None = None, database: str | os.PathLike[str] | None
     if url is None:
         raise ValueError(f"no database url, and {os.fspath(database)!r} is not a database file here"
                          if database is not None else "open_results needs a url or a database file")
+    from .sync import DatabaseClient
+
     return RemoteResults(DatabaseClient(url, **client_options), writable)

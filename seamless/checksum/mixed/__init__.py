@@ -30,6 +30,27 @@ def _plain_stream(value: Any) -> bytes:
     return (mixed_json(value) + "\n").encode("utf-8")
 
 
+_PLAIN_SCALARS = (str, int, float, bool, type(None))
+# The magic numbers of npy, mixed-plain and bare mixed-plain streams (as in
+# npy.py and stream.py, which import numpy).
+_BINARY_MAGICS = (b"\x93NUMPY", b"\x93SEAMLESS", b"\x94SEAMLESS-MIXED")
+
+
+def _is_pure_python(value: Any, depth: int = 0) -> bool:
+    """JSON-able built-in values only (no numpy anywhere): serialized as
+    MIXED-JSON without importing numpy."""
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
+        return True
+    if depth > 100:
+        return False
+    if kind is list or kind is tuple:
+        return all(_is_pure_python(v, depth + 1) for v in value)
+    if kind is dict:
+        return all(type(k) is str and _is_pure_python(v, depth + 1) for k, v in value.items())
+    return False
+
+
 def serialize_mixed(value: Any) -> bytes:
     """The buffer of a mixed value: MIXED-JSON, npy, or mixed-plain.
 
@@ -39,6 +60,8 @@ def serialize_mixed(value: Any) -> bytes:
     Raises:
         SerializationError: the value cannot be held by the mixed format.
     """
+    if _is_pure_python(value):
+        return (mixed_json(value) + "\n").encode("utf-8")
     from .form import MIXED_PLAIN, PURE_BINARY, PURE_PLAIN, classify, is_unicode_dtype
     from .npy import npy_bytes
     from .stream import write_mixed_plain
@@ -68,6 +91,11 @@ def deserialize_mixed(buffer: bytes) -> tuple[Any, str]:
     """
     import json
 
+    if not buffer.startswith(_BINARY_MAGICS):
+        try:  # JSON, the common case: no numpy needed
+            return json.loads(buffer.decode("utf-8")), "pure-plain"
+        except (UnicodeDecodeError, ValueError):
+            pass
     import numpy as np
 
     from .form import PURE_BINARY, PURE_PLAIN, is_builtin_dtype
