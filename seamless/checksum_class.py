@@ -172,6 +172,22 @@ class Checksum:
 
         return await asyncio.to_thread(self.resolve, celltype)
 
+    def fingertip_sync(self, celltype: str | None = None) -> Any:
+        """Like resolve(), but a buffer that no store has is recomputed from
+        the transformation that produced it (found through the result
+        database's reverse lookup), recursively. CacheMissError if that
+        fails too."""
+        from .transformer.runtime import get_runtime
+
+        buf = get_runtime().fingertip(self)
+        return buf if celltype is None else buf.get_value(celltype)
+
+    async def fingertip(self, celltype: str | None = None) -> Any:
+        """fingertip_sync() in a worker thread."""
+        import asyncio
+
+        return await asyncio.to_thread(self.fingertip_sync, celltype)
+
     def incref(self, *, scratch: bool = False) -> None:
         """Keep the buffer of this checksum in the in-process cache."""
         from .caching.buffer_cache import get_buffer_cache

@@ -1,0 +1,10 @@
+"""Errors of transformations."""
+
+from __future__ import annotations
+
+from ..exceptions import SeamlessError
+
+
+class TransformationError(SeamlessError, RuntimeError):
+    """A transformation failed (the message is the captured traceback text
+    or the command's exit status and output), or has no result yet."""

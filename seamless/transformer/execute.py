@@ -1,0 +1,193 @@
+"""Running one transformation dict: building the namespace from the pins,
+running Python or bash code, serializing the result (cli.md §6.5).
+
+Everything here works on buffers and values; where the buffers come from
+(the in-process cache, the stores, shared memory of a spawn worker) is the
+caller's business, through ``resolve``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import traceback
+import types
+from typing import Any, Callable
+
+from ..buffer_class import Buffer
+from ..checksum_class import Checksum
+from .code import runnable
+from .errors import TransformationError
+from .identity import META_PREFIX, is_pin
+
+Resolver = Callable[[Checksum], Buffer]
+TEXT_LIKE = ("text", "python", "ipython", "yaml", "str", "int", "float", "bool", "plain", "mixed", "checksum")
+
+
+def _pin_values(tf_dict: dict[str, Any], resolve: Resolver) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(plain pins, module pins) deserialized with their celltypes, in sorted order."""
+    values: dict[str, Any] = {}
+    modules: dict[str, Any] = {}
+    for name in sorted(tf_dict):
+        if not (is_pin(name) or name.startswith(META_PREFIX)) or name == "code":
+            continue
+        celltype, subcelltype, checksum = tf_dict[name]
+        buffer = resolve(Checksum(checksum))
+        if celltype == "plain" and subcelltype == "module":
+            modules[name] = buffer.get_value("plain")
+            continue
+        if celltype in ("deepcell", "deepfolder", "folder"):
+            values[name] = buffer.get_value("plain")
+        elif celltype == "bytes":
+            values[name] = buffer.content
+        else:
+            values[name] = buffer.get_value(celltype)
+    return values, modules
+
+
+def _build_module(name: str, definition: dict[str, Any]) -> types.ModuleType:
+    """A module from its definition dict (one file, or a package of files)."""
+    module = types.ModuleType(name)
+    code = definition.get("code")
+    if isinstance(code, str):
+        exec(compile(code, f"<module {name}>", "exec"), module.__dict__)  # noqa: S102 - the transformer's own code
+        return module
+    if isinstance(code, dict):
+        module.__path__ = []  # a package
+        for sub, subdef in sorted(code.items()):
+            submodule = _build_module(f"{name}.{sub}", subdef if isinstance(subdef, dict) else {"code": subdef})
+            setattr(module, sub.split(".")[-1], submodule)
+        return module
+    raise TransformationError(f"module pin {name!r} has no code")
+
+
+def run_python(tf_dict: dict[str, Any], resolve: Resolver) -> Any:
+    """The value of a Python transformation."""
+    code = resolve(Checksum(tf_dict["code"][2])).get_value("python")
+    values, modules = _pin_values(tf_dict, resolve)
+    namespace: dict[str, Any] = {"__name__": "transformer", "PINS": dict(values),
+                                 "OUTPUTPIN": tf_dict.get("__output__", ["result", "mixed", None])[1],
+                                 "FILESYSTEM": tf_dict.get("__format__", {})}
+    for name, definition in modules.items():
+        if name == "main" and isinstance(definition.get("code"), str):
+            exec(compile(definition["code"], "<globals>", "exec"), namespace)  # noqa: S102
+        else:
+            namespace[name] = _build_module(name, definition)
+    namespace.update(values)
+    inputs = [n for n in values if not n.startswith(META_PREFIX)]
+    try:
+        exec(compile(runnable(code, inputs), "transformer", "exec"), namespace)  # noqa: S102
+    except Exception:
+        lines = traceback.format_exc().splitlines()
+        raise TransformationError("\n".join(lines)) from None
+    if "result" not in namespace:
+        raise TransformationError("the code did not assign 'result'")
+    result = namespace["result"]
+    if result is None:
+        raise TransformationError("Result is empty")
+    return result
+
+
+def _materialize(workspace: str, name: str, buffer: Buffer, celltype: str) -> str | None:
+    """Write a pin into the workspace; the value for its environment
+    variable (None if it gets none)."""
+    if os.path.isabs(name) or ".." in name.split("/"):
+        raise TransformationError(f"pin name {name!r} is not a relative path inside the workspace")
+    target = os.path.join(workspace, name[len(META_PREFIX):] if name.startswith("META__FILE__") else name)
+    os.makedirs(os.path.dirname(target) or workspace, exist_ok=True)
+    if celltype in ("bytes", "binary") or name.startswith("META__FILE__"):
+        with open(target, "wb") as f:
+            f.write(buffer.content)
+        return target
+    value = buffer.get_value(celltype if celltype in TEXT_LIKE else "mixed")
+    if isinstance(value, (str, int, float, bool)) and not isinstance(value, bytes):
+        text = str(value) if not isinstance(value, bool) else json.dumps(value)
+        with open(target, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+        return text if "." not in name and len(text) <= 1000 else None
+    if isinstance(value, bytes):
+        with open(target, "wb") as f:
+            f.write(value)
+        return target
+    with open(target, "w", encoding="utf-8") as f:
+        f.write(json.dumps(value))
+    return target
+
+
+def run_bash(tf_dict: dict[str, Any], resolve: Resolver, echo: Callable[[str], None] | None = None) -> Any:
+    """The result of a bash transformation: the file or folder RESULT.
+
+    Runs in a private temporary folder passed as the command's working
+    directory (the reference changes the whole process's cwd and so runs one
+    bash transformation at a time; here they run side by side)."""
+    code = resolve(Checksum(tf_dict["code"][2])).get_value("text")
+    output_celltype = tf_dict.get("__output__", ["result", "bytes", None])[1]
+    with tempfile.TemporaryDirectory(prefix="seamless-bash-transformer") as workspace:
+        env = dict(os.environ)
+        for name in sorted(tf_dict):
+            if name == "code" or not (is_pin(name) or name.startswith(META_PREFIX)):
+                continue
+            celltype, _, checksum = tf_dict[name]
+            env_value = _materialize(workspace, name, resolve(Checksum(checksum)), celltype)
+            if env_value is not None and "/" not in name:
+                env[name] = env_value
+        script = "set -u -e\ntrap 'jobs -p | xargs -r kill' EXIT\n" + code + "\n"
+        with open(os.path.join(workspace, "transform.sh"), "w", encoding="utf-8") as f:
+            f.write(script)
+        process = subprocess.Popen(["/bin/bash", "-c", script], cwd=workspace, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, start_new_session=True)
+        stdout, stderr = process.communicate()
+        if process.returncode != 0:
+            raise TransformationError(
+                f"bash transformation failed with exit code {process.returncode}\ncommand:\n{code}\n"
+                f"stdout:\n{stdout.decode(errors='replace')[-4000:]}\nstderr:\n{stderr.decode(errors='replace')[-4000:]}")
+        if echo is not None:
+            for line in stdout.decode(errors="replace").splitlines():
+                if line.strip():
+                    echo(line)
+        result_path = os.path.join(workspace, "RESULT")
+        if os.path.isdir(result_path):
+            files = {}
+            for root, _, names in os.walk(result_path):
+                for filename in names:
+                    path = os.path.join(root, filename)
+                    with open(path, "rb") as f:
+                        files[os.path.relpath(path, result_path)] = f.read()
+            if not files:
+                raise TransformationError("the RESULT folder is empty")
+            return files
+        if not os.path.exists(result_path):
+            raise TransformationError(f"the command did not write RESULT\ncommand:\n{code}\n"
+                                      f"stderr:\n{stderr.decode(errors='replace')[-2000:]}")
+        with open(result_path, "rb") as f:
+            data = f.read()
+        if output_celltype in ("bytes", "folder", "deepfolder"):
+            return data
+        for parse in (lambda d: json.loads(d.decode()), lambda d: d.decode()):
+            try:
+                return parse(data)
+            except (ValueError, UnicodeDecodeError):
+                continue
+        return data
+
+
+def run(tf_dict: dict[str, Any], resolve: Resolver) -> tuple[Buffer, list[Buffer]]:
+    """Execute tf_dict: the result serialized with the output celltype, and
+    for a deep result (a dict of checksums) the buffers of its leaves."""
+    language = tf_dict.get("__language__", "python")
+    output_celltype = tf_dict.get("__output__", ["result", "mixed", None])[1]
+    if language == "python":
+        value = run_python(tf_dict, resolve)
+    elif language == "bash":
+        value = run_bash(tf_dict, resolve)
+    else:
+        raise TransformationError(f"language {language!r} is not supported (python, bash)")
+    if output_celltype in ("deepcell", "deepfolder", "folder") and isinstance(value, dict):
+        leaves = {k: Buffer(v if isinstance(v, bytes) else v, None if isinstance(v, bytes) else "mixed")
+                  for k, v in value.items()}
+        return Buffer({k: b.get_checksum().hex() for k, b in leaves.items()}, "plain"), list(leaves.values())
+    if isinstance(value, Buffer):
+        return value, []
+    return Buffer(value, output_celltype), []
