@@ -78,11 +78,14 @@ def _main(args: argparse.Namespace) -> int:
         session.workdir = os.path.abspath(args.workdir)
     if args.stage:
         session.stage, session.substage = args.stage
-    entries = config.remote_clients.from_env()
     cache = config.get_seamless_cache()
-    if cache is None and entries is not None:
+    entries = config.remote_clients.from_env() if cache is None else None
+    if entries is not None:
         return _check_remote_clients(args, entries)
-    configuration = session.load()
+    # Stopping, or showing what would start, must work for a configuration
+    # that cannot run as it stands: the services are named by cluster and
+    # project alone.
+    configuration = session.load(check=not (args.stop or args.dry_run))
     if cache is not None:
         _say(args, f"SEAMLESS_CACHE={cache}: buffers and results are kept in process there; no services to "
                    "start")

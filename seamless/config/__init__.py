@@ -224,6 +224,10 @@ def collect_remote_clients() -> dict[str, Any]:
     config = init()
     if SESSION.remote_clients is not None:
         return json.loads(remote_clients.to_json(SESSION.remote_clients))
+    stores = SESSION.stores
+    if config.seamless_cache is not None and stores is not None:  # folders only: no servers, no ports
+        folder = stores.buffers.store.directory
+        return json.loads(remote_clients.to_json([remote_clients.ClientEntry("buffer", None, folder, False)]))
     endpoints = ensure_services(storage_specs(config))
     entries = []
     if "hashserver" in endpoints:

@@ -112,6 +112,8 @@ def check_name(kind: str, name: object, where: str = "") -> str:
     'STAGE-' or '/' (they would be ambiguous in service keys and paths)."""
     if not isinstance(name, str) or not name:
         raise ConfigFileError(f"{where}{kind} must be a non-empty string, not {name!r}")
+    if name in (".", ".."):
+        raise ConfigFileError(f"{where}{kind} cannot be {name!r} (it names a folder)")
     for bad in FORBIDDEN_IN_NAMES:
         if bad in name:
             raise ConfigFileError(f"{where}{kind} cannot contain {bad!r}: {name!r}")
@@ -218,6 +220,8 @@ def _parse_queues(ctx: _Context, raw: object, cluster_type: str | None,
         where = f"queues.{name}"
         value = {str(k).replace("-", "_"): v for k, v in ctx.mapping(entry, where).items()}
         template = value.pop("TEMPLATE", None)
+        if template is not None and not isinstance(template, str):
+            raise ctx.error(f"{where}.TEMPLATE", f"expected the name of a queue, got {template!r}")
         ctx.fields(value, where, QUEUE_FIELDS)
         fields: dict[str, Any] = dict(QUEUE_DEFAULTS)
         if template is not None:
@@ -265,7 +269,7 @@ def parse_cluster(name: str, raw: object, source: str, designated_local: bool = 
     workers = ctx.typed(value, "workers", "", (int,), "a positive integer")
     if workers is not None and workers < 1:
         raise ctx.error("workers", f"expected a positive integer, got {workers}")
-    queues = _parse_queues(ctx, value["queues"], cluster_type, workers) if value.get("queues") else {}
+    queues = _parse_queues(ctx, value["queues"], cluster_type, workers) if value.get("queues") is not None else {}
     default_queue = ctx.typed(value, "default_queue", "", (str,), "a queue name")
     if default_queue is not None and default_queue not in queues:
         raise ctx.error("default_queue", f"no queue {default_queue!r} in 'queues'")

@@ -85,8 +85,10 @@ def check_value(item: str, value: Any, where: str = "") -> Any:
         if value is not None or item == "project":
             check_name(item, value, where)
     elif item == "subproject":
-        if not isinstance(value, str) or not value or "--" in value or "STAGE-" in value:
-            raise ConfigFileError(f"{where}subproject must be a non-empty string without '--' or 'STAGE-'")
+        if not isinstance(value, str) or not value or "--" in value or "STAGE-" in value \
+                or any(part in ("", ".", "..") for part in value.split("/")):
+            raise ConfigFileError(f"{where}subproject must be a non-empty string without '--' or 'STAGE-', "
+                                  "made of folder names (no empty, '.' or '..' parts)")
     elif item == "nparallel":
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigFileError(f"{where}nparallel must be a positive integer, got {value!r}")
@@ -220,6 +222,8 @@ def evaluate(workdir: str, invocations: list[Invocation], files: tuple[str, ...]
                 raise inv.error(f"expects a mapping of cluster definitions, got {inv.argument!r}")
             cluster_files.merge(inv.argument, f"{inv.path}:{inv.line} ('clusters' command)")
     selector = Selector(cluster_files.build(), cluster_files.local_cluster)
+    if "cluster" in manual:  # so that a file's queue: command is checked against the cluster in force
+        selector.set("cluster", manual["cluster"])
     selector.run(invocations)
     for item in ITEMS:
         if item in manual:

@@ -200,8 +200,11 @@ def process_start_time(pid: int) -> int | None:
     return int(fields[19])
 
 
-def is_alive(state: dict[str, Any]) -> bool:
-    """True if the process of a status file still runs (and is the same one)."""
+def is_alive(state: dict[str, Any], key: str | None = None) -> bool:
+    """True if the process of a status file still runs and is the same one:
+    its start time matches the recorded one, or, for status files without
+    one (the reference's launcher writes none), its command line names this
+    status file."""
     pid = state.get("pid")
     if not isinstance(pid, int) or pid <= 0:
         return False
@@ -209,7 +212,16 @@ def is_alive(state: dict[str, Any]) -> bool:
     if started is None:
         return False
     recorded = state.get("pid_start_time")
-    return recorded is None or started == 0 or recorded == started
+    if recorded is not None and started != 0:
+        return recorded == started
+    if key is None or started == 0:
+        return True
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = f.read().split(b"\0")
+    except OSError:
+        return False
+    return b"--status-file" in args and any(arg.endswith(f"{key}.json".encode()) for arg in args)
 
 
 def healthcheck(host: str, port: int, timeout: float = HEALTH_TIMEOUT) -> bool:
@@ -250,9 +262,18 @@ class Endpoint(NamedTuple):
         return f"http://{host}:{self.port}"
 
 
+_HELD = threading.local()
+
+
 @contextmanager
 def key_lock(key: str, wait: float = LOCK_WAIT) -> Iterator[None]:
-    """An exclusive lock per service key (released if the holder dies)."""
+    """An exclusive lock per service key, across processes (released if the
+    holder dies); re-entrant within a thread."""
+    held: set[str] = getattr(_HELD, "keys", None) or set()
+    _HELD.keys = held
+    if key in held:
+        yield
+        return
     os.makedirs(server_dir(), exist_ok=True)
     fd = os.open(os.path.join(server_dir(), f"{key}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -266,27 +287,46 @@ def key_lock(key: str, wait: float = LOCK_WAIT) -> Iterator[None]:
                     raise ServiceStartError(f"{key}: another process has been starting this service for "
                                             f"{wait:.0f} s; giving up") from None
                 time.sleep(0.02)
-        yield
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
     finally:
         os.close(fd)
 
 
 def running_endpoint(spec: ServiceSpec) -> tuple[Endpoint | None, dict[str, Any] | None]:
-    """The running service of spec's key, if any (fast path: the client file
-    and one health check), and its status file."""
-    client = read_json(spec.client_file)
-    if client and isinstance(client.get("port"), int) and client.get("status") != "stale":
-        if healthcheck(client.get("hostname") or spec.host, client["port"]):
-            state = read_json(spec.status_file)
-            if state is None or state.get("port") == client["port"]:
-                return Endpoint(spec.key, client.get("hostname") or spec.host, client["port"],
-                                (state or {}).get("pid"), "reused"), state
+    """The running service of spec's key, if any, and its status file.
+
+    On this machine the status file decides (running, its process alive and
+    the same one, its port answering); the client file alone is trusted only
+    for services elsewhere, whose status file is not here. A client file
+    whose service is gone is removed, so that a port now used by another
+    service is never taken for this one."""
     state = read_json(spec.status_file)
-    if state and state.get("status") == "running" and isinstance(state.get("port"), int) and is_alive(state):
-        host = state.get("network_interface") or spec.host
-        if healthcheck(host, state["port"]):
-            return Endpoint(spec.key, host, state["port"], state.get("pid"), "reused"), state
-    return None, state
+    client = read_json(spec.client_file)
+    if spec.on_this_machine or state is not None:
+        if state and state.get("status") == "running" and isinstance(state.get("port"), int) \
+                and is_alive(state, spec.key):
+            host = state.get("network_interface") or spec.host
+            if healthcheck(host, state["port"]):
+                return Endpoint(spec.key, host, state["port"], state.get("pid"), "reused"), state
+        if client is not None:
+            _unlink(spec.client_file)
+        return None, state
+    if client and isinstance(client.get("port"), int) and client.get("status") != "stale":
+        host = client.get("hostname") or spec.host
+        if healthcheck(host, client["port"]):
+            return Endpoint(spec.key, host, client["port"], None, "reused"), None
+    return None, None
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def drift(spec: ServiceSpec, state: dict[str, Any] | None) -> str | None:
@@ -349,6 +389,10 @@ def ensure(spec: ServiceSpec, report: Report | None = None) -> Endpoint:
                        "restarting it")
             stop_key(spec.key)
             return start(spec, report, how="restarted")
+        if state and state.get("status") in ("starting", "running") and is_alive(state, spec.key):
+            # Alive but not answering: left over from a start that was cut
+            # short (starts happen under this lock). Never two on one folder.
+            stop_key(spec.key)
         return start(spec, report)
 
 
@@ -375,11 +419,15 @@ def _conda_prefix(spec: ServiceSpec, report: Report | None) -> list[str]:
 
 def start(spec: ServiceSpec, report: Report | None = None, how: str = "started") -> Endpoint:
     """Start the service (the caller holds the key's lock)."""
-    os.makedirs(spec.workdir, exist_ok=True)
+    try:
+        os.makedirs(spec.workdir, exist_ok=True)
+    except OSError as exc:
+        field = "bufferdir" if spec.kind == "hashserver" else "database_dir"
+        raise ServiceStartError(f"{spec.key}: cannot create the folder {spec.workdir} (from the {field} of "
+                                f"cluster {spec.cluster!r}): {exc.strerror or exc}") from None
     os.makedirs(server_dir(), exist_ok=True)
     for path in (spec.status_file, spec.client_file):
-        if os.path.exists(path):
-            os.unlink(path)
+        _unlink(path)
     prefix = _conda_prefix(spec, report)
     if prefix:
         command = prefix + [spec.kind if spec.kind == "hashserver" else "seamless-database"] + spec.command()[3:]
@@ -395,14 +443,26 @@ def start(spec: ServiceSpec, report: Report | None = None, how: str = "started")
              "uid": os.getuid(), "pid": process.pid, "pid_start_time": process_start_time(process.pid),
              "status": "starting", "network_interface": spec.host, "started_at": time.time(),
              "meta": spec.describe()}
-    write_json(spec.status_file, state)
+    try:
+        write_json(spec.status_file, state)
+        port = _wait_running(spec, process, command)
+    except BaseException:
+        _abandon(process, spec)
+        raise
+    write_json(spec.client_file, {"hostname": spec.host, "port": port})
+    return Endpoint(spec.key, spec.host, port, process.pid, how)
+
+
+def _wait_running(spec: ServiceSpec, process: subprocess.Popen[bytes], command: list[str]) -> int:
+    """The port, once the service says running and answers; else
+    ServiceStartError with the cause and the end of its log."""
     deadline = time.monotonic() + START_WAIT
     while True:
         current = read_json(spec.status_file) or {}
         status = current.get("status")
         if status == "running" and isinstance(current.get("port"), int):
             if healthcheck(spec.host, current["port"], timeout=5.0):
-                break
+                return current["port"]
             cause = "it reported running but does not answer its health check"
         elif status == "failed":
             cause = current.get("error") or "it reported a failed start"
@@ -413,18 +473,14 @@ def start(spec: ServiceSpec, report: Report | None = None, how: str = "started")
         else:
             time.sleep(0.005)
             continue
-        _abandon(process, spec)
         raise ServiceStartError(f"{spec.key}: the {spec.kind} did not start: {cause}\n"
                                 f"command: {shlex.join(command)}\nlog ({spec.log_file}), last lines:\n"
                                 f"{log_tail(spec.log_file)}")
-    port = current["port"]
-    write_json(spec.client_file, {"hostname": spec.host, "port": port})
-    return Endpoint(spec.key, spec.host, port, process.pid, how)
 
 
 def _abandon(process: subprocess.Popen[bytes], spec: ServiceSpec) -> None:
     if process.poll() is None:
-        process.kill()
+        _signal_group(process.pid, signal.SIGKILL)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -446,41 +502,55 @@ def log_tail(path: str, lines: int = 20) -> str:
     return "\n".join("  " + line for line in tail) if tail else "  (the log is empty)"
 
 
+def _signal_group(pid: int, sig: int) -> None:
+    """Signal the service's process group when it leads one (it does when
+    we started it: a wrapper such as ``conda run`` does not pass signals
+    on), else the process; a process that is gone is not an error."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
 def stop_key(key: str, wait: float = 10.0) -> str:
-    """Stop one service cleanly (SIGTERM, then SIGKILL after wait seconds);
-    'stopped', 'killed', 'not running' or 'unknown'."""
+    """Stop one service cleanly (SIGTERM, then SIGKILL after wait seconds):
+    'stopped', 'killed', 'not running', 'unknown', or 'not permitted' (the
+    process belongs to another user). Holds the key's lock, so a service
+    that another process is starting is stopped after it started."""
     status_path = os.path.join(server_dir(), f"{key}.json")
     client_path = os.path.join(client_dir(), f"{key}.json")
-    state = read_json(status_path)
-    if os.path.exists(client_path):
-        os.unlink(client_path)
-    if state is None:
-        return "unknown"
-    if not is_alive(state):
-        if state.get("status") in ("running", "starting"):
-            state["status"] = "stale"
-            write_json(status_path, state)
-        return "not running"
-    pid = state["pid"]
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if not is_alive(state):
-            break
-        time.sleep(0.02)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        while is_alive(state):
-            time.sleep(0.02)
+    with key_lock(key, wait=START_WAIT):
+        state = read_json(status_path)
+        _unlink(client_path)
+        if state is None:
+            return "unknown"
+        if not is_alive(state, key):
+            if state.get("status") in ("running", "starting"):
+                state["status"] = "stale"
+                write_json(status_path, state)
+            return "not running"
+        pid = state["pid"]
+        try:
+            _signal_group(pid, signal.SIGTERM)
+            deadline = time.monotonic() + wait
+            while is_alive(state, key) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            outcome = "stopped"
+            if is_alive(state, key):
+                _signal_group(pid, signal.SIGKILL)
+                while is_alive(state, key):
+                    time.sleep(0.02)
+                outcome = "killed"
+        except PermissionError:
+            return "not permitted"
         state = read_json(status_path) or state
-        state["status"] = "stopped"
-        write_json(status_path, state)
-        return "killed"
-    state = read_json(status_path) or state
-    if state.get("status") != "stopped":
-        state["status"] = "stopped"
-        write_json(status_path, state)
-    return "stopped"
+        if state.get("status") != "stopped":
+            state["status"] = "stopped"
+            write_json(status_path, state)
+        return outcome
 
 
 class ServiceRow(NamedTuple):
@@ -513,7 +583,7 @@ def list_services() -> list[ServiceRow]:
         key = name[:-5]
         meta = state.get("meta") or {}
         status = state.get("status", "?")
-        if status in ("running", "starting") and not is_alive(state):
+        if status in ("running", "starting") and not is_alive(state, key):
             status = "dead"
         service = meta.get("service") or key.split("-", 1)[0]
         cluster = meta.get("cluster") or (key.split("-")[1] if key.count("-") >= 2 else "?")

@@ -96,9 +96,11 @@ class Session:
     def resolved_workdir(self) -> str:
         return os.path.abspath(self.workdir) if self.workdir else os.getcwd()
 
-    def load(self) -> Configuration:
+    def load(self, check: bool = True) -> Configuration:
         """Evaluate the configuration from a clean slate (no side effects
-        beyond warnings)."""
+        beyond warnings). check=False skips the post-load checks (to find
+        the services of a configuration that cannot run as it stands, e.g.
+        to stop them)."""
         workdir = self.resolved_workdir()
         cache = get_seamless_cache()
         if cache is None and self.fallback_cache is not None and not self.configured(workdir):
@@ -110,7 +112,8 @@ class Session:
         invocations, files = collect(workdir, self.stage)
         config = evaluate(workdir, invocations, tuple(files), read_cluster_files(), self.manual,
                           self.stage, self.substage)
-        post_load_check(config)
+        if check:
+            post_load_check(config)
         return config
 
     def configured(self, workdir: str) -> bool:
@@ -142,6 +145,12 @@ class Session:
             return _activate.seamless_cache_stores(config)
         if entries is not None:
             return _activate.remote_client_stores(entries)
+        if config.execution == "remote" and config.remote is not None:
+            import warnings
+
+            warnings.warn(f"execution is 'remote' through the {config.remote} of cluster {config.cluster_name!r}, "
+                          "which this version cannot use: transformations will fail; select 'execution: "
+                          "process' or 'execution: spawn'", UserWarning, stacklevel=4)
         if config.cluster is None or not config.persistent:
             return Stores()
         return _activate.cluster_stores(config, start_services=start_services, report=report)
@@ -181,13 +190,25 @@ class Session:
             for kind, value in (("stage", stage), ("substage", substage)):
                 if value is not None:
                     check_name(kind, value)
-            if workdir is not None:
-                self.workdir = os.path.abspath(os.fspath(workdir))
-            changed = (stage, substage) != (self.stage, self.substage) or not self.initialized
-            self.stage, self.substage = stage, substage
+            new_workdir = os.path.abspath(os.fspath(workdir)) if workdir is not None else self.workdir
+            changed = (stage, substage, new_workdir) != (self.stage, self.substage, self.workdir) \
+                or not self.initialized
             if not changed and self.config is not None:
                 return self.config
+            return self._reload_with(report, stage=stage, substage=substage, workdir=new_workdir)
+
+    def _reload_with(self, report: Report | None, **changes: Any) -> Configuration:
+        """Reload with some attributes changed; on failure they are put back
+        (and the stores of before stay connected)."""
+        before = {name: getattr(self, name) for name in changes}
+        for name, value in changes.items():
+            setattr(self, name, value)
+        try:
             return self._reload(True, report)
+        except BaseException:
+            for name, value in before.items():
+                setattr(self, name, value)
+            raise
 
     def select(self, item: str, value: Any) -> None:
         if item not in ITEMS:
@@ -195,9 +216,10 @@ class Session:
         if value is not None or item in ("cluster", "remote", "node"):
             check_value(item, value)
         with self.lock:
-            self.manual[item] = value
-            if self.initialized:
-                self._reload(True, stderr_report)
+            if not self.initialized:
+                self.manual[item] = value
+                return
+            self._reload_with(stderr_report, manual={**self.manual, item: value})
 
     def set_remote_clients(self, clients: Any, in_remote: bool = False) -> None:
         with self.lock:

@@ -159,3 +159,36 @@ def test_set_remote_clients_after_init_is_refused(setup):
         seamless.config.init()
     with pytest.raises(RuntimeError, match="after initialization"):
         seamless.config.set_remote_clients({"buffer": [], "database": []})
+
+
+def test_a_failed_stage_change_changes_nothing(setup):
+    setup.write("seamless.yaml", "- project: p\n- execution: process\n- stage prod:\n  - execution: nowhere\n")
+    with pytest.warns(UserWarning):
+        seamless.config.init()
+    for _ in range(2):
+        with pytest.raises(ConfigurationError, match="execution must be one of"):
+            seamless.config.set_stage("prod")
+        assert seamless.config.get_stage() is None and seamless.config.get_current().stage is None
+
+
+def test_names_that_would_leave_the_folders_are_refused(setup):
+    setup.write_seed_cluster()
+    for line in ("- project: ..", "- project: p\n- subproject: a/../../etc"):
+        setup.write("seamless.yaml", line + "\n- cluster: local\n- execution: process\n")
+        with pytest.raises(ConfigurationError, match="folder"):
+            seamless.config.init()
+        seamless.config.reset()
+
+
+def test_a_queue_in_the_files_follows_the_cluster_selected_in_code(setup):
+    setup.write_clusters("""\
+        hpc:
+          type: local
+          frontends:
+            - hashserver: {bufferdir: /tmp/b}
+          queues:
+            gpu: {cores: 2}
+        """)
+    setup.write("seamless.yaml", "- queue: gpu\n- execution: process\n- persistent: false\n")
+    seamless.config.select_cluster("hpc")
+    assert seamless.config.get_queue() == "gpu"

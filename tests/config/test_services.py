@@ -261,3 +261,78 @@ def test_a_pid_reused_by_another_process_is_not_signalled(setup):
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_a_port_taken_over_by_another_server_is_not_reused(setup):
+    setup.write_seed_cluster()
+    setup.write_seed_project()
+    first = run_init(setup)
+    url = endpoints(first)["hashserver-local-rw-my-project"]
+    state = json.loads((setup.home / ".remote-http-launcher/server/hashserver-local-rw-my-project.json").read_text())
+    os.kill(state["pid"], signal.SIGKILL)
+    while services.process_start_time(state["pid"]) is not None:
+        time.sleep(0.02)
+    # another server takes the port; the client file still names it
+    port = url.rsplit(":", 1)[1]
+    squatter = subprocess.Popen([sys.executable, "-m", "seamless.hashserver", str(setup.root / "other"),
+                                 "--writable", "--port", port], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while not services.healthcheck("127.0.0.1", int(port)) and time.time() < deadline:
+            time.sleep(0.05)
+        assert services.healthcheck("127.0.0.1", int(port))
+        second = run_init(setup)
+        assert "hashserver-local-rw-my-project: started" in second.stdout
+        assert endpoints(second)["hashserver-local-rw-my-project"] != url
+    finally:
+        squatter.terminate()
+        squatter.wait()
+
+
+def test_stop_reaches_a_server_behind_a_wrapper(setup, tmp_path):
+    """conda run does not pass SIGTERM on; the process group is signalled."""
+    base = tmp_path / "conda"
+    (base / "envs" / "hashserver").mkdir(parents=True)
+    (base / "envs" / "seamless-database").mkdir(parents=True)
+    (base / "bin").mkdir()
+    fake = base / "bin" / "conda"
+    # like 'conda run': the command runs as a child, and SIGTERM stays with the wrapper
+    fake.write_text("#!/bin/bash\nshift 4\ntrap '' TERM\n\"$@\" &\nwait\n")
+    fake.chmod(0o755)
+    setup.write_seed_cluster()
+    setup.write_seed_project()
+    env = setup.env(CONDA_EXE=str(fake), PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    started = run_init(setup, env=env)
+    assert started.returncode == 0, started.stderr
+    assert "conda is not installed" not in started.stderr
+    assert len(server_processes(setup)) == 4  # two wrappers, two servers
+    stop = run_init(setup, "--stop", env=env)
+    assert stop.returncode == 0
+    deadline = time.time() + 15
+    while server_processes(setup) and time.time() < deadline:
+        time.sleep(0.05)
+    assert server_processes(setup) == []
+
+
+def test_a_status_file_without_start_time_protects_other_processes(setup):
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        path = setup.home / ".remote-http-launcher" / "server" / "hashserver-x-rw-p.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"pid": sleeper.pid, "status": "running", "port": 1, "workdir": "/tmp"}))
+        assert services.stop_key("hashserver-x-rw-p") == "not running"
+        assert sleeper.poll() is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_stop_works_for_a_configuration_that_cannot_run(setup):
+    setup.write_seed_cluster()
+    setup.write_seed_project()
+    run_init(setup)
+    setup.write_seed_project(execution=None)  # now an error: remote without a backend
+    assert run_init(setup).returncode == 1
+    stop = run_init(setup, "--stop")
+    assert stop.returncode == 0 and stop.stdout.count(": stopped") == 2
