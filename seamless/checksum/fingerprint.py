@@ -162,9 +162,15 @@ class FileChecksumCache:
 
     # ---- lookups -------------------------------------------------------
 
-    def checksum(self, filename: str | os.PathLike[str], algorithm: str = DEFAULT_ALGORITHM) -> str:
+    def checksum(self, filename: str | os.PathLike[str], algorithm: str = DEFAULT_ALGORITHM, *,
+                 hasher: Any = None) -> str:
         """The checksum (hex) of a file, from the cache when its content is
         unchanged, else by hashing it (and remembering the result).
+
+        hasher(path) -> hex, if given, does the hashing of a miss instead
+        (e.g. a store's put_file, which hashes while it copies); the file is
+        then fingerprinted separately, and the result is remembered only if
+        the file's size, mtime, ctime and inode did not change meanwhile.
 
         Raises:
             FileNotFoundError, IsADirectoryError, PermissionError: as open().
@@ -190,6 +196,15 @@ class FileChecksumCache:
                     self._store(key, _entry(st, fingerprint, entry.checksum))
                 return entry.checksum
         self.misses += 1
+        if hasher is not None:
+            checksum = hasher(path)
+            fingerprint, size = _native.fingerprint_file(path)
+            after = os.stat(path)
+            unchanged = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) == \
+                (after.st_size, after.st_mtime_ns, after.st_ctime_ns, after.st_ino)
+            if unchanged and size == after.st_size:
+                self._store(key, _entry(after, fingerprint, checksum))
+            return checksum
         checksum, fingerprint, size, after = _hash_and_fingerprint(path, name)
         if size == after.st_size:  # else it changed while read: do not keep
             self._store(key, _entry(after, fingerprint, checksum))

@@ -16,11 +16,22 @@ the other as a cache. Persistence comes from ``seamless.config.init()``
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from .errors import TransformationError
-from .parallel import TransformationList, parallel
-from .pool import has_spawned, spawn
 from .transformation import Transformation
 from .transformer import DirectTransformer, Transformer, delayed, direct
+
+# Loaded when first used (the worker pool brings multiprocessing with it).
+_LAZY = {"parallel": "batch", "TransformationList": "batch", "spawn": "pool", "has_spawned": "pool"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["direct", "delayed", "Transformation", "Transformer", "DirectTransformer", "TransformationError",
            "spawn", "has_spawned", "parallel", "TransformationList"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import traceback
@@ -23,6 +24,8 @@ from .errors import TransformationError
 from .identity import META_PREFIX, is_pin
 
 Resolver = Callable[[Checksum], Buffer]
+#: The path of a buffer's file in a store folder on this machine, or None.
+Locator = Callable[[Checksum], "str | None"]
 TEXT_LIKE = ("text", "python", "ipython", "yaml", "str", "int", "float", "bool", "plain", "mixed", "checksum")
 
 
@@ -90,19 +93,78 @@ def run_python(tf_dict: dict[str, Any], resolve: Resolver) -> Any:
     return result
 
 
-def _materialize(workspace: str, name: str, buffer: Buffer, celltype: str) -> str | None:
+class _Links:
+    """Store files linked into a workspace, checked after the command: a
+    command that wrote to its input through the link has changed the stored
+    buffer, which is then removed from the store (it no longer matches its
+    name) and the transformation fails."""
+
+    def __init__(self) -> None:
+        self.links: list[tuple[str, str, tuple[int, int]]] = []
+
+    def add(self, store_path: str, target: str) -> bool:
+        try:
+            os.link(store_path, target)
+        except OSError:  # another file system, or links refused
+            return False
+        st = os.stat(store_path)
+        self.links.append((store_path, target, (st.st_size, st.st_mtime_ns)))
+        return True
+
+    def check(self) -> None:
+        changed = []
+        for store_path, target, before in self.links:
+            try:
+                st = os.stat(store_path)
+            except FileNotFoundError:
+                continue
+            if (st.st_size, st.st_mtime_ns) != before:
+                os.unlink(store_path)
+                changed.append(os.path.basename(target))
+        if changed:
+            raise TransformationError(f"the command modified its input file(s) {', '.join(changed)}; inputs "
+                                      "must be read only (the damaged copies were removed from the store)")
+
+
+def _write_leaf(target: str, checksum: Checksum, resolve: Resolver, locate: Locator | None,
+                links: _Links | None) -> None:
+    """One file of the workspace: a hard link to the store's file when the
+    store is a folder on the same file system (checked afterwards, see
+    _Links), else a copy made by the kernel, else the buffer's bytes."""
+    path = locate(checksum) if locate is not None else None
+    if path is not None:
+        if links is not None and links.add(path, target):
+            return
+        shutil.copyfile(path, target)
+    else:
+        with open(target, "wb") as f:
+            f.write(resolve(checksum).content)
+
+
+def _materialize(workspace: str, name: str, checksum: Checksum, celltype: str, mode: str | None,
+                 resolve: Resolver, locate: Locator | None, links: _Links | None = None) -> str | None:
     """Write a pin into the workspace; the value for its environment
     variable (None if it gets none)."""
     if os.path.isabs(name) or ".." in name.split("/"):
         raise TransformationError(f"pin name {name!r} is not a relative path inside the workspace")
-    target = os.path.join(workspace, name[len(META_PREFIX):] if name.startswith("META__FILE__") else name)
+    target = os.path.join(workspace, name[len("META__FILE__"):] if name.startswith("META__FILE__") else name)
     os.makedirs(os.path.dirname(target) or workspace, exist_ok=True)
-    if celltype in ("bytes", "binary") or name.startswith("META__FILE__"):
-        with open(target, "wb") as f:
-            f.write(buffer.content)
+    if mode == "directory":
+        index = resolve(checksum).get_value("plain")
+        os.makedirs(target, exist_ok=True)
+        for key, leaf in sorted(index.items()):
+            if os.path.isabs(key) or ".." in key.split("/"):
+                raise TransformationError(f"index entry {key!r} of {name!r} leaves its folder")
+            leaf_path = os.path.join(target, key)
+            os.makedirs(os.path.dirname(leaf_path), exist_ok=True)
+            _write_leaf(leaf_path, Checksum(leaf), resolve, locate, links)
         return target
+    if mode == "file" or celltype in ("bytes", "binary") or name.startswith("META__FILE__"):
+        _write_leaf(target, checksum, resolve, locate, links)
+        return target
+    buffer = resolve(checksum)
     value = buffer.get_value(celltype if celltype in TEXT_LIKE else "mixed")
-    if isinstance(value, (str, int, float, bool)) and not isinstance(value, bytes):
+    if isinstance(value, (str, int, float, bool)):
         text = str(value) if not isinstance(value, bool) else json.dumps(value)
         with open(target, "w", encoding="utf-8") as f:
             f.write(text + "\n")
@@ -116,7 +178,18 @@ def _materialize(workspace: str, name: str, buffer: Buffer, celltype: str) -> st
     return target
 
 
-def run_bash(tf_dict: dict[str, Any], resolve: Resolver, echo: Callable[[str], None] | None = None) -> Any:
+def _partial_result(workspace: str, limit: int = 1 << 20) -> bytes:
+    """What a failed command had written to RESULT (its stdout, when that is
+    the result): kept for the error report instead of lost."""
+    try:
+        with open(os.path.join(workspace, "RESULT"), "rb") as f:
+            return f.read(limit)
+    except OSError:
+        return b""
+
+
+def run_bash(tf_dict: dict[str, Any], resolve: Resolver, locate: Locator | None = None,
+             workspace_root: str | None = None) -> Any:
     """The result of a bash transformation: the file or folder RESULT.
 
     Runs in a private temporary folder passed as the command's working
@@ -124,13 +197,18 @@ def run_bash(tf_dict: dict[str, Any], resolve: Resolver, echo: Callable[[str], N
     bash transformation at a time; here they run side by side)."""
     code = resolve(Checksum(tf_dict["code"][2])).get_value("text")
     output_celltype = tf_dict.get("__output__", ["result", "bytes", None])[1]
-    with tempfile.TemporaryDirectory(prefix="seamless-bash-transformer") as workspace:
+    if workspace_root is not None:
+        os.makedirs(workspace_root, exist_ok=True)
+    links = _Links()
+    with tempfile.TemporaryDirectory(prefix="seamless-bash-transformer", dir=workspace_root) as workspace:
         env = dict(os.environ)
+        formats = tf_dict.get("__format__") or {}
         for name in sorted(tf_dict):
             if name == "code" or not (is_pin(name) or name.startswith(META_PREFIX)):
                 continue
             celltype, _, checksum = tf_dict[name]
-            env_value = _materialize(workspace, name, resolve(Checksum(checksum)), celltype)
+            mode = ((formats.get(name) or {}).get("filesystem") or {}).get("mode")
+            env_value = _materialize(workspace, name, Checksum(checksum), celltype, mode, resolve, locate, links)
             if env_value is not None and "/" not in name:
                 env[name] = env_value
         script = "set -u -e\ntrap 'jobs -p | xargs -r kill' EXIT\n" + code + "\n"
@@ -139,14 +217,15 @@ def run_bash(tf_dict: dict[str, Any], resolve: Resolver, echo: Callable[[str], N
         process = subprocess.Popen(["/bin/bash", "-c", script], cwd=workspace, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, start_new_session=True)
         stdout, stderr = process.communicate()
+        links.check()
         if process.returncode != 0:
-            raise TransformationError(
+            stdout += _partial_result(workspace)
+            error = TransformationError(
                 f"bash transformation failed with exit code {process.returncode}\ncommand:\n{code}\n"
                 f"stdout:\n{stdout.decode(errors='replace')[-4000:]}\nstderr:\n{stderr.decode(errors='replace')[-4000:]}")
-        if echo is not None:
-            for line in stdout.decode(errors="replace").splitlines():
-                if line.strip():
-                    echo(line)
+            error.returncode = process.returncode
+            error.stdout, error.stderr = stdout, stderr
+            raise error
         result_path = os.path.join(workspace, "RESULT")
         if os.path.isdir(result_path):
             files = {}
@@ -173,7 +252,8 @@ def run_bash(tf_dict: dict[str, Any], resolve: Resolver, echo: Callable[[str], N
         return data
 
 
-def run(tf_dict: dict[str, Any], resolve: Resolver) -> tuple[Buffer, list[Buffer]]:
+def run(tf_dict: dict[str, Any], resolve: Resolver, locate: Locator | None = None,
+        workspace_root: str | None = None) -> tuple[Buffer, list[Buffer]]:
     """Execute tf_dict: the result serialized with the output celltype, and
     for a deep result (a dict of checksums) the buffers of its leaves."""
     language = tf_dict.get("__language__", "python")
@@ -181,7 +261,7 @@ def run(tf_dict: dict[str, Any], resolve: Resolver) -> tuple[Buffer, list[Buffer
     if language == "python":
         value = run_python(tf_dict, resolve)
     elif language == "bash":
-        value = run_bash(tf_dict, resolve)
+        value = run_bash(tf_dict, resolve, locate, workspace_root)
     else:
         raise TransformationError(f"language {language!r} is not supported (python, bash)")
     if output_celltype in ("deepcell", "deepfolder", "folder") and isinstance(value, dict):

@@ -12,6 +12,7 @@ transformation -> result record, its reverse lookup and an execution record
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from concurrent.futures import Future
 from typing import Any, Iterable, Sequence
@@ -51,6 +52,25 @@ def _store_source(checksum: Checksum) -> Buffer | None:
         return Buffer(stores.buffers.get(checksum), checksum=checksum)
     except CacheMissError:
         return None
+
+
+def _store_path(checksum: Checksum) -> str | None:
+    """The file of a buffer in the configured store, when that store is a
+    folder on this machine (bash transformations copy it from there)."""
+    stores = _stores()
+    store = getattr(stores.buffers, "store", None) if stores is not None else None
+    return store.get_path(checksum) if store is not None else None
+
+
+def _workspace_root() -> str | None:
+    """Where bash workspaces go: inside a writable store folder on this
+    machine (so that inputs can be hard-linked from it), else the system's
+    temporary folder."""
+    stores = _stores()
+    store = getattr(stores.buffers, "store", None) if stores is not None else None
+    if store is None or not store.writable:
+        return None
+    return os.path.join(store.directory, ".workspaces")
 
 
 class Runtime:
@@ -172,7 +192,7 @@ class Runtime:
 
             result_buffer, leaves, figures = get_pool().run(tf_dict, self.resolve)
         else:
-            result_buffer, leaves = execute.run(tf_dict, self.resolve)
+            result_buffer, leaves = execute.run(tf_dict, self.resolve, _store_path, _workspace_root())
             figures = measurement.stop().as_dict()
         result = result_buffer.get_checksum()
         self.keep(leaves)  # the leaves of a deep result are kept even when scratch, as in the reference

@@ -8,7 +8,6 @@ work in a thread.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from concurrent.futures import Future
 from typing import Any, Mapping
@@ -132,17 +131,25 @@ class Transformation:
                 upstream.cancel(recursive=True)
 
     async def construction(self) -> Checksum | None:
+        import asyncio  # only for the async forms: it is slow to import
+
         return await asyncio.to_thread(self.construct)
 
     async def computation(self, require_value: bool = False) -> Checksum | None:
+        import asyncio
+
         if require_value:
             return await asyncio.to_thread(lambda: self._compute(require_value=True))
         return await asyncio.to_thread(self.compute)
 
     async def task(self) -> Any:
+        import asyncio
+
         return await asyncio.to_thread(self.run)
 
     async def is_cached_async(self) -> bool:
+        import asyncio
+
         return await asyncio.to_thread(self.is_cached)
 
     # -- properties --------------------------------------------------------------

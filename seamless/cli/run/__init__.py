@@ -1,0 +1,1 @@
+"""seamless-run: a bash command as a cached transformation."""

@@ -1,0 +1,313 @@
+"""seamless-run [options] [--] COMMAND...
+
+Runs a bash command as a transformation: files and folders named on the
+command line become inputs (checksummed, uploaded only when the store lacks
+them, streamed in bounded memory), outputs named by redirections or -cp
+are captured, and the result is cached by the identity of the command and
+its inputs, so the same command on the same inputs is never run twice.
+The identity is the reference's (cli.md §2.3-2.7), byte for byte.
+
+Differences from the reference: ``--`` ends the options (after it, or
+after the first command word, everything is the command; a seamless-run
+option found after the command is pointed out); the command's own exit
+code is the exit code; existing output files are replaced together with
+their sidecar; stdout is printed byte for byte; a missing upload is an
+error; input redirections (``< file``) are inputs; with nothing
+configured, the embedded store in ~/.cache/seamless is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .. import common
+from ...exceptions import SeamlessError
+
+OUR_OPTIONS = {"-cp", "--capture", "-i", "--input", "--var", "--metavar", "--scratch", "--dry", "--local",
+               "-nd", "--no-download", "--prologue", "-y", "--yes"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seamless-run", description="Run a bash command as a cached transformation.",
+                                epilog="Options go before the command (or use -- before it).")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more messages (up to -vvv)")
+    p.add_argument("-q", "--quiet", action="store_true", help="only errors; no progress")
+    p.add_argument("--project", help="PROJECT[:SUBPROJECT] of the configuration")
+    p.add_argument("--stage", help="STAGE[:SUBSTAGE] of the configuration")
+    p.add_argument("-g1", dest="rule1", action="store_false", help="no rule 1: an argument with an extension "
+                   "need not be an existing file")
+    p.add_argument("-g2", dest="rule2", action="store_false", help="no rule 2: a later argument without an "
+                   "extension may be an existing file")
+    p.add_argument("-w", "--workdir", help="argument-typing folder (default: the current directory)")
+    p.add_argument("-W", dest="root_workdir", action="store_true", help="argument-typing folder /")
+    p.add_argument("-c", dest="literal", action="store_true", help="the single argument is the whole command")
+    p.add_argument("-cp", "--capture", action="append", default=[], metavar="X[:Y]",
+                   help="capture file or folder X (as local Y); ':Y' captures stdout as Y")
+    p.add_argument("-i", "--input", action="append", default=[], metavar="PATH", help="an extra input")
+    p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                   help="a variable that is part of the identity ($NAME and a file NAME)")
+    p.add_argument("--metavar", action="append", default=[], metavar="NAME=VALUE",
+                   help="a variable that is not part of the identity ($NAME)")
+    p.add_argument("--prologue", action="append", default=[], metavar="CMD", help="a command run before")
+    p.add_argument("--primary", type=int, default=1, help="which command of a ';' list is argument-typed")
+    p.add_argument("-y", "--yes", action="store_true", help="(accepted: uploads are never asked about)")
+    p.add_argument("-n", "--no", action="store_true", help="refuse to upload anything the store lacks")
+    p.add_argument("-nd", "--no-download", action="store_true", help="write only the .CHECKSUM/.INDEX sidecars")
+    p.add_argument("--scratch", action="store_true", help="do not keep the result buffers (needs capture targets)")
+    p.add_argument("--local", action="store_true", help="run here, whatever the execution mode says")
+    p.add_argument("--dry", "--dry-run", dest="dry", action="store_true",
+                   help="prepare (checksum inputs, build the transformation), run nothing")
+    p.add_argument("-j", "--write-job", metavar="DIR", help="with --dry: write the job into DIR")
+    p.add_argument("--upload", action="store_true", help="with --dry: upload the inputs too")
+    p.add_argument("--debug", action="store_true", help="tracebacks for unexpected errors")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="the command")
+    return p
+
+
+class RunError(SeamlessError):
+    """A command line or a situation seamless-run cannot work with (exit 1,
+    one line, no traceback)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    words = list(args.command)
+    if words and words[0] == "--":
+        words = words[1:]
+    if not words:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write("seamless-run: error: no command\n")
+        return 2
+    for word in words[1:]:
+        if word in OUR_OPTIONS:
+            sys.stderr.write(f"seamless-run: note: {word!r} comes after the command, so it is part of the command; "
+                             "put seamless-run's options before the command\n")
+            break
+    if (args.write_job or args.upload) and not args.dry:
+        parser.error("-j/--write-job and --upload need --dry")
+    if args.scratch and not args.capture and not _has_redirect(words):
+        parser.error("--scratch needs a capture target (-cp or a redirection): the result must go somewhere")
+    return common.run(lambda: _run(args, words), debug=args.debug)
+
+
+def _has_redirect(words: list[str]) -> bool:
+    return any(">" in w for w in words)
+
+
+def _say(args: argparse.Namespace, level: int, text: str) -> None:
+    if not args.quiet and args.verbose >= level:
+        sys.stderr.write(f"seamless-run: {text}\n")
+
+
+def _run(args: argparse.Namespace, words: list[str]) -> int:
+    from ... import config
+    from ...transformer.errors import TransformationError
+    from .build import UsageError, build
+
+    command = words[0] if args.literal and len(words) == 1 else " ".join(words)
+    if args.literal and len(words) != 1:
+        raise RunError("-c takes exactly one argument, the whole command")
+    session = config.session.SESSION
+    if args.project:
+        project, _, sub = args.project.partition(":")
+        config.select_project(project)
+        if sub:
+            config.select_subproject(sub)
+    if args.stage:
+        session.stage, _, substage = args.stage.partition(":")
+        session.substage = substage or None
+    if args.local:
+        config.select_execution("process")
+    workdir = "/" if args.root_workdir else os.path.abspath(args.workdir or os.getcwd())
+    stores = None
+    if not (args.dry and not args.upload):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            configuration = config.init_for_tool("seamless-run")
+        stores = config.get_stores()
+        if stores is None or stores.buffers is None:
+            raise RunError(f"no buffer store ({configuration.execution} mode without persistence); configure "
+                           "a cluster or set SEAMLESS_CACHE")
+    try:
+        job = build(command, workdir=workdir, captures=args.capture, extra_inputs=args.input,
+                    variables=args.var, metavars=args.metavar, prologues=args.prologue, primary=args.primary,
+                    rule1=args.rule1, rule2=args.rule2, checksum_file=_file_checksummer(stores))
+    except (UsageError, ValueError) as exc:
+        raise RunError(str(exc)) from None
+    if stores is None:
+        return _dry(args, job)
+    _upload(args, job, stores)
+    if args.dry:
+        return _dry(args, job)
+    from ...transformer.runtime import get_runtime, store_definition
+
+    tf = store_definition(job.tf_dict, job.buffers)
+    _say(args, 3, f"transformation {tf.hex()}")
+    try:
+        result = get_runtime().compute(job.tf_dict, tf, scratch=args.scratch, require_value=not args.scratch)
+    except TransformationError as exc:
+        if exc.returncode is not None:
+            sys.stdout.buffer.write(exc.stdout)
+            sys.stdout.flush()
+            sys.stderr.buffer.write(exc.stderr)
+            sys.stderr.write(f"seamless-run: the command failed with exit code {exc.returncode}\n")
+            return exc.returncode
+        raise RunError(f"the transformation failed:\n{exc}") from None
+    return _results(args, job, result, stores, workdir)
+
+
+def _file_checksummer(stores):
+    """Checksums of input files, remembered by fingerprint (an unchanged file
+    is not hashed again). With a store in this process, a file that must be
+    hashed is stored at the same time (one pass: hash while copying)."""
+    from ...checksum.fingerprint import FileChecksumCache, default_cache_path
+
+    try:
+        cache = FileChecksumCache(default_cache_path())
+    except (OSError, ImportError):
+        return None
+    buffers = stores.buffers if stores is not None else None
+    if buffers is None or buffers.transport != "local" or not buffers.store.writable:
+        return cache.checksum
+    return lambda path: cache.checksum(path, hasher=lambda p: buffers.put_file(p).hex())
+
+
+def _dry(args: argparse.Namespace, job) -> int:
+    from ...buffer_class import Buffer
+    from ...transformer.identity import dunder_envelope, identity_buffer
+
+    identity = identity_buffer(job.tf_dict)
+    if args.write_job:
+        if os.path.exists(args.write_job):
+            raise RunError(f"{args.write_job} exists already")
+        os.makedirs(args.write_job)
+        if args.upload:
+            with open(os.path.join(args.write_job, "transformation.json.CHECKSUM"), "w") as f:
+                f.write(identity.get_checksum().hex())
+        else:
+            with open(os.path.join(args.write_job, "transformation.json"), "wb") as f:
+                f.write(identity.content)
+            with open(os.path.join(args.write_job, "command.txt"), "wb") as f:
+                f.write(Buffer(job.code, "text").content)
+        envelope = dunder_envelope(job.tf_dict)
+        if envelope:
+            with open(os.path.join(args.write_job, "dunder.json"), "wb") as f:
+                f.write(Buffer(envelope, "plain").content)
+    if args.write_job or args.upload or args.verbose >= 3:
+        print(identity.get_checksum().hex())
+    return 0
+
+
+def _upload(args: argparse.Namespace, job, stores) -> None:
+    """Put into the buffer store what it lacks: the inputs' files (streamed),
+    folder indexes, the small buffers; then check that all arrived."""
+    from ...checksum_class import Checksum
+    from ..common import Progress, human_bytes
+
+    files: dict[Checksum, str] = {}
+    small: list[bytes] = [b.content for b in job.buffers]
+    for item in job.inputs:
+        if item.kind == "directory":
+            for key, path in item.files.items():
+                files.setdefault(Checksum(item.index[key]), path)
+            from ...checksum.directory import index_buffer
+
+            small.append(index_buffer(item.index))
+        elif os.path.exists(item.path):
+            files.setdefault(item.checksum, item.path)
+    wanted = list(files)
+    present = stores.buffers.has(wanted) if wanted else []
+    missing = [cs for cs, ok in zip(wanted, present) if not ok]
+    compressed_names = [files[cs] for cs in missing if files[cs].endswith((".gz", ".zst"))]
+    if compressed_names:
+        raise RunError(f"uploading compressed inputs ({compressed_names[0]}) is not supported yet; "
+                       "decompress them or upload with their .CHECKSUM")
+    if missing and args.no:
+        raise RunError(f"{len(missing)} input buffers are missing from the store, and -n refuses uploads")
+    total = sum(os.path.getsize(files[cs]) for cs in missing)
+    if missing:
+        _say(args, 0 if total > 100e6 else 1, f"upload {len(missing)} files, {human_bytes(total)}")
+    progress = Progress("upload", quiet=args.quiet or total < 200e6)
+    done = 0
+    for cs in missing:
+        size = os.path.getsize(files[cs])
+
+        def report(sent: int, _total: int, base: int = done) -> None:
+            progress.update(f"{human_bytes(base + sent)} of {human_bytes(total)}")
+
+        stored = stores.buffers.put_file(files[cs], progress=report)
+        if stored != cs:
+            raise RunError(f"{files[cs]} changed while it was uploaded")
+        done += size
+    progress.done()
+    stores.buffers.put_many(small)
+    if missing:
+        still = [cs for cs, ok in zip(missing, stores.buffers.has(missing)) if not ok]
+        if still:
+            raise RunError(f"{len(still)} inputs could not be stored (first: {files[still[0]]})")
+
+
+def _results(args: argparse.Namespace, job, result, stores, workdir: str) -> int:
+    from ...checksum.sidecar import atomic_write, write_sidecar
+    from ...checksum_class import Checksum
+    from ...transformer.runtime import get_runtime
+
+    runtime = get_runtime()
+    if job.stdout_mode:
+        data = runtime.fingertip(result).content
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
+    index = runtime.fingertip(result).get_value("plain")
+    status = 0
+    for name, local in job.targets:
+        target_local = local
+        if name in index:
+            checksum = Checksum(index[name])
+            write_sidecar(os.path.join(workdir, target_local), checksum)
+            if not (args.no_download or args.scratch):
+                _download(stores, runtime, checksum, target_local)
+            continue
+        prefix = name.rstrip("/") + "/"
+        sub = {k[len(prefix):]: v for k, v in index.items() if k.startswith(prefix)}
+        if not sub:
+            sys.stderr.write(f"seamless-run: no result for '{local}' was returned\n")
+            status = 1
+            continue
+        from ...buffer_class import Buffer
+
+        index_buffer = Buffer(sub, "plain")
+        base = os.path.join(workdir, target_local.rstrip("/"))
+        atomic_write(base + ".INDEX", index_buffer.content)
+        write_sidecar(base, index_buffer.get_checksum())
+        if not (args.no_download or args.scratch):
+            for rel, cs in sorted(sub.items()):
+                path = os.path.join(target_local, rel)
+                os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+                _download(stores, runtime, Checksum(cs), path)
+    return status
+
+
+def _download(stores, runtime, checksum, path: str) -> None:
+    """The buffer into path, replacing what was there (through a temporary
+    file, so that path is either the old or the new content)."""
+    from ...exceptions import CacheMissError
+
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.seamless-download")
+    try:
+        stores.buffers.get_to_file(checksum, tmp)
+    except CacheMissError:
+        with open(tmp, "wb") as f:
+            f.write(runtime.fingertip(checksum).content)
+    os.replace(tmp, path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

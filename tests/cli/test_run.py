@@ -1,0 +1,160 @@
+"""seamless-run: identities (the golden ones of identity.md §12), caching
+across processes, outputs, exit codes, errors. Real processes, a private
+SEAMLESS_CACHE per test."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from seamless import Buffer
+
+RUN = [sys.executable, "-m", "seamless.cli.run.main"]
+ECHO_TF = "706b247db5f69ec5dc5b452a1a9164089faed42eaab3d461b8dfdf3217a36550"
+
+
+@pytest.fixture
+def folder(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    return work
+
+
+def run(folder, *args, input_=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEAMLESS_")}
+    env.update(SEAMLESS_CACHE=str(folder.parent / "cache"), XDG_CACHE_HOME=str(folder.parent / "xdg"),
+               HOME=str(folder.parent))
+    return subprocess.run(RUN + list(args), cwd=folder, env=env, capture_output=True, timeout=120, input=input_)
+
+
+def database(folder):
+    return sqlite3.connect(folder.parent / "cache" / "__TOPLEVEL__" / "seamless.db")
+
+
+def test_golden_echo_hello(folder):
+    dry = run(folder, "--dry", "-vvv", "echo", "hello")
+    assert dry.returncode == 0 and dry.stdout.decode().strip() == ECHO_TF
+    result = run(folder, "echo", "hello")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"hello\n"
+    row = database(folder).execute("SELECT result FROM transformation WHERE checksum = ?", (ECHO_TF,)).fetchone()
+    assert row == (Buffer(b"hello\n").get_checksum().hex(),)
+
+
+def test_golden_identity_buffer_of_paste_awk(folder):
+    data = folder / "data"
+    data.mkdir()
+    (data / "a.txt").write_text("1 apple\n")
+    (data / "b.txt").write_text("20 pears\n")
+    command = "paste data/b.txt data/a.txt | awk 'NF == 2 && $1 > 10{print $2}' "
+    job = run(folder, "--dry", "-j", "job", command)
+    assert job.returncode == 0, job.stderr
+    identity = json.loads((folder / "job" / "transformation.json").read_text())
+    assert identity["code"] == ["text", None, "158840e8292054f14768d973d3630069697896202b18b1e487ed2874618a1525"]
+    assert identity["__format__"] == {name: {"filesystem": {"mode": "file", "optional": True}}
+                                      for name in ("data/a.txt", "data/b.txt")}
+    assert identity["data/a.txt"] == ["bytes", None, Buffer(b"1 apple\n").get_checksum().hex()]
+    assert identity["__output__"] == ["result", "bytes", None] and identity["__language__"] == "bash"
+
+
+def test_golden_code_of_a_directory_input_with_captures(folder):
+    (folder / "indir" / "sub").mkdir(parents=True)
+    (folder / "indir" / "x.txt").write_text("x\n")
+    (folder / "indir" / "sub" / "y.txt").write_text("y\n")
+    command = "ls -R indir/ > listing.txt; mkdir -p outdir; cp -r indir/* outdir/; echo done"
+    job = run(folder, "--dry", "-j", "job", "-cp", "outdir", "-cp", ":log.txt", command)
+    assert job.returncode == 0, job.stderr
+    assert (folder / "job" / "command.txt").read_text() == (
+        "mkdir -p RESULT/\n(\nls -R indir > listing.txt; mkdir -p outdir; cp -r indir/* outdir/; echo done\n"
+        ") > STDOUT\nmv outdir RESULT/\nmv STDOUT RESULT/\n")
+    identity = json.loads((folder / "job" / "transformation.json").read_text())
+    assert identity["indir"][:2] == ["mixed", None]
+    assert identity["__format__"]["indir"] == {"celltype": "deepfolder",
+                                               "filesystem": {"mode": "directory", "optional": True}}
+    assert identity["__output__"] == ["result", "deepfolder", None]
+    done = run(folder, "-cp", "outdir", "-cp", ":log.txt", command)
+    assert done.returncode == 0, done.stderr
+    assert (folder / "log.txt").read_text() == "done\n"
+    assert (folder / "outdir" / "sub" / "y.txt").read_text() == "y\n"
+    index = json.loads((folder / "outdir.INDEX").read_text())
+    assert set(index) == {"x.txt", "sub/y.txt"}
+    assert (folder / "outdir.CHECKSUM").read_text().strip() == Buffer(index, "plain").get_checksum().hex()
+
+
+def test_a_second_run_is_cached(folder):
+    (folder / "in.txt").write_text("abc\n")
+    marker = folder.parent / "ran"
+    command = "wc -c in.txt > count.txt"
+    first = run(folder, "--prologue", f"echo ran >> {marker}", command)
+    assert first.returncode == 0, first.stderr
+    assert (folder / "count.txt").read_text() == "4 in.txt\n"
+    (folder / "count.txt").unlink()
+    second = run(folder, "--prologue", f"echo ran >> {marker}", command)
+    assert second.returncode == 0, second.stderr
+    assert (folder / "count.txt").read_text() == "4 in.txt\n"
+    assert marker.read_text() == "ran\n"  # executed once
+    (folder / "in.txt").write_text("abcd\n")  # another input: another transformation
+    assert run(folder, "--prologue", f"echo ran >> {marker}", command).returncode == 0
+    assert (folder / "count.txt").read_text() == "5 in.txt\n"  # replaced, as its sidecar
+    assert (folder / "count.txt.CHECKSUM").read_text().strip() == Buffer(b"5 in.txt\n").get_checksum().hex()
+
+
+def test_the_commands_exit_code_and_no_cache_entry(folder):
+    failed = run(folder, "-c", "echo partial; echo problem >&2; exit 7")
+    assert failed.returncode == 7
+    assert failed.stdout == b"partial\n" and b"problem" in failed.stderr
+    assert b"exit code 7" in failed.stderr
+    assert database(folder).execute("SELECT count(*) FROM transformation").fetchone() == (0,)
+
+
+def test_stdout_is_byte_exact(folder):
+    result = run(folder, "-c", "printf '\\n\\nx\\n\\n\\n'")
+    assert result.stdout == b"\n\nx\n\n\n"
+    binary = run(folder, "-c", "printf '\\377\\000'")
+    assert binary.stdout == b"\xff\x00"
+
+
+def test_vars_and_input_redirections(folder):
+    (folder / "numbers.txt").write_text("3\n1\n2\n")
+    result = run(folder, "--var", "seed=42", "-c", "sort < numbers.txt; echo $seed; cat seed")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"1\n2\n3\n42\n42\n"
+    job = run(folder, "--dry", "-j", "job", "--var", "seed=42", "-c", "sort < numbers.txt")
+    identity = json.loads((folder / "job" / "transformation.json").read_text())
+    assert identity["seed"] == ["str", None, Buffer(b'"42"\n').get_checksum().hex()]
+    assert "numbers.txt" in identity  # an input, not an output
+
+
+def test_argument_typing_errors(folder):
+    missing = run(folder, "cat", "missing.txt")
+    assert missing.returncode == 1
+    assert b"Argument #2 'missing.txt' has an extension, so it must exist" in missing.stderr
+    assert b"-g1" in missing.stderr and b"Traceback" not in missing.stderr
+    (folder / "plain").write_text("x")
+    rule2 = run(folder, "cat", "plain")
+    assert rule2.returncode == 1 and b"-g2" in rule2.stderr
+    outside = run(folder, "cat", "../outside.txt", "-g1")
+    assert outside.returncode == 1
+    bad = run(folder, "-c", "cat <<EOF\nx\nEOF")
+    assert bad.returncode == 1 and b"here-documents" in bad.stderr
+
+
+def test_a_command_that_writes_its_input_is_caught(folder):
+    (folder / "data.txt").write_text("original\n")
+    result = run(folder, "-c", "truncate -s 3 data.txt; echo x")
+    assert result.returncode == 1
+    assert b"modified its input" in result.stderr
+    assert (folder / "data.txt").read_text() == "original\n"
+
+
+def test_help_and_usage(folder):
+    help_ = run(folder, "--help")
+    assert help_.returncode == 0 and b"--capture" in help_.stdout and b"--scratch" in help_.stdout
+    assert run(folder).returncode == 2
+    late = run(folder, "cat", "x.txt", "--capture", "y", "-g1")
+    assert b"comes after the command" in late.stderr
