@@ -83,6 +83,7 @@ class Runtime:
         self.dicts: dict[Checksum, dict[str, Any]] = {}
         self.active: dict[Checksum, Future[Checksum]] = {}
         self.pool: Any = None  # the spawn pool, when started
+        self.stored: set[Checksum] = set()  # buffers known to be in the buffer store
         _resolve.register_source(_store_source)
 
     # -- buffers -------------------------------------------------------------
@@ -106,15 +107,21 @@ class Runtime:
         """Keep buffers: in memory (temporarily), and in the buffer store
         unless scratch. The stores get all of them in one batch."""
         cache = get_buffer_cache()
-        pending = []
+        pending: dict[Checksum, Buffer] = {}
         for buffer in buffers:
             checksum = buffer.get_checksum()
             cache.tempref(checksum, buffer)
-            if not scratch:
-                pending.append(buffer)
+            if not scratch and checksum not in self.stored:
+                pending[checksum] = buffer
         stores = _stores()
-        if pending and stores is not None and stores.buffers is not None:
-            stores.buffers.put_many([b.content for b in pending])
+        if not pending or stores is None or stores.buffers is None:
+            return
+        wanted = list(pending)
+        present = stores.buffers.has(wanted)  # one batched look first: most buffers are there already
+        missing = [pending[cs] for cs, ok in zip(wanted, present) if not ok]
+        if missing:
+            stores.buffers.put_many([b.content for b in missing])
+        self.stored.update(wanted)
 
     # -- lookups -------------------------------------------------------------
 

@@ -162,13 +162,15 @@ def _run(args: argparse.Namespace, words: list[str]) -> int:
 
 
 def _file_checksummer(stores):
-    """Checksums of input files, remembered by fingerprint (an unchanged file
-    is not hashed again). With a store in this process, a file that must be
-    hashed is stored at the same time (one pass: hash while copying)."""
+    """Checksums of input files, remembered (an unchanged file is not hashed
+    again: same size, mtime, ctime, inode and device, as git decides; files
+    changed within two seconds of being recorded are checked by content).
+    With a store in this process, a file that must be hashed is stored at
+    the same time (one pass: hash while copying)."""
     from ...checksum.fingerprint import FileChecksumCache, default_cache_path
 
     try:
-        cache = FileChecksumCache(default_cache_path())
+        cache = FileChecksumCache(default_cache_path(), verify="stat")
     except (OSError, ImportError):
         return None
     buffers = stores.buffers if stores is not None else None
