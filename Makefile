@@ -60,12 +60,13 @@ bench-smoke: install
 report: install
 	$(PY) benchmarks/report.py
 
-## compare-servers: our servers and seamless-init against the reference's,
+## compare-servers: our servers, seamless-init and seamless-run against the reference's,
 ## side by side (installs the reference into .venv-reference; ~12 minutes,
 ## ~3 GiB disk)
 compare-servers: install
 	$(PY) benchmarks/compare_servers.py --install-reference .venv-reference
 	$(PY) benchmarks/compare_init.py --install-reference .venv-reference
+	$(PY) benchmarks/compare_run.py --install-reference .venv-reference
 
 clean:
 	rm -rf $(VENV) .venv-pure .venv-reference build *.egg-info csrc/tests/build

@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                                                          "second_rss": []} for name in sides}
     extra: dict[str, list[float]] = {"cached_call": [], "batch": []}
     try:
-        for name, side in sides.items():
+        for side in sides.values():
             os.link(data, os.path.join(side["project"], "input.dat"))
         for round_ in range(args.rounds):
             for name, side in sides.items():

@@ -124,7 +124,7 @@ def test_vars_and_input_redirections(folder):
     result = run(folder, "--var", "seed=42", "-c", "sort < numbers.txt; echo $seed; cat seed")
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"1\n2\n3\n42\n42\n"
-    job = run(folder, "--dry", "-j", "job", "--var", "seed=42", "-c", "sort < numbers.txt")
+    assert run(folder, "--dry", "-j", "job", "--var", "seed=42", "-c", "sort < numbers.txt").returncode == 0
     identity = json.loads((folder / "job" / "transformation.json").read_text())
     assert identity["seed"] == ["str", None, Buffer(b'"42"\n').get_checksum().hex()]
     assert "numbers.txt" in identity  # an input, not an output

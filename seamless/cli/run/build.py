@@ -314,7 +314,9 @@ def checksum_inputs(job: Job, checksum_file: Any = None) -> None:
     from ...checksum.directory import build_index, index_buffer
 
     if checksum_file is None:
-        from ...checksum.calculate_checksum import calculate_file_checksum as checksum_file
+        from ...checksum.calculate_checksum import (
+            calculate_file_checksum as checksum_file,
+        )
     for item in job.inputs:
         stripped = item.path
         for suffix in COMPRESSION_SUFFIXES:

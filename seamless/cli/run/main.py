@@ -22,8 +22,8 @@ import argparse
 import os
 import sys
 
-from .. import common
 from ...exceptions import SeamlessError
+from .. import common
 
 OUR_OPTIONS = {"-cp", "--capture", "-i", "--input", "--var", "--metavar", "--scratch", "--dry", "--local",
                "-nd", "--no-download", "--prologue", "-y", "--yes"}
@@ -208,8 +208,9 @@ def _dry(args: argparse.Namespace, job) -> int:
 def _upload(args: argparse.Namespace, job, stores) -> None:
     """Put into the buffer store what it lacks: the inputs' files (streamed),
     folder indexes, the small buffers; then check that all arrived."""
+    from ...checksum.directory import index_buffer
     from ...checksum_class import Checksum
-    from ..common import Progress, human_bytes
+    from ..transfer import upload
 
     files: dict[Checksum, str] = {}
     small: list[bytes] = [b.content for b in job.buffers]
@@ -217,41 +218,11 @@ def _upload(args: argparse.Namespace, job, stores) -> None:
         if item.kind == "directory":
             for key, path in item.files.items():
                 files.setdefault(Checksum(item.index[key]), path)
-            from ...checksum.directory import index_buffer
-
             small.append(index_buffer(item.index))
         elif os.path.exists(item.path):
             files.setdefault(item.checksum, item.path)
-    wanted = list(files)
-    present = stores.buffers.has(wanted) if wanted else []
-    missing = [cs for cs, ok in zip(wanted, present) if not ok]
-    compressed_names = [files[cs] for cs in missing if files[cs].endswith((".gz", ".zst"))]
-    if compressed_names:
-        raise RunError(f"uploading compressed inputs ({compressed_names[0]}) is not supported yet; "
-                       "decompress them or upload with their .CHECKSUM")
-    if missing and args.no:
-        raise RunError(f"{len(missing)} input buffers are missing from the store, and -n refuses uploads")
-    total = sum(os.path.getsize(files[cs]) for cs in missing)
-    if missing:
-        _say(args, 0 if total > 100e6 else 1, f"upload {len(missing)} files, {human_bytes(total)}")
-    progress = Progress("upload", quiet=args.quiet or total < 200e6)
-    done = 0
-    for cs in missing:
-        size = os.path.getsize(files[cs])
-
-        def report(sent: int, _total: int, base: int = done) -> None:
-            progress.update(f"{human_bytes(base + sent)} of {human_bytes(total)}")
-
-        stored = stores.buffers.put_file(files[cs], progress=report)
-        if stored != cs:
-            raise RunError(f"{files[cs]} changed while it was uploaded")
-        done += size
-    progress.done()
-    stores.buffers.put_many(small)
-    if missing:
-        still = [cs for cs, ok in zip(missing, stores.buffers.has(missing)) if not ok]
-        if still:
-            raise RunError(f"{len(still)} inputs could not be stored (first: {files[still[0]]})")
+    upload(stores.buffers, files, small, quiet=args.quiet, refuse=args.no,
+           say=lambda text: _say(args, 1, text))
 
 
 def _results(args: argparse.Namespace, job, result, stores, workdir: str) -> int:
@@ -296,19 +267,9 @@ def _results(args: argparse.Namespace, job, result, stores, workdir: str) -> int
 
 
 def _download(stores, runtime, checksum, path: str) -> None:
-    """The buffer into path, replacing what was there (through a temporary
-    file, so that path is either the old or the new content)."""
-    from ...exceptions import CacheMissError
+    from ..transfer import download
 
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.seamless-download")
-    try:
-        stores.buffers.get_to_file(checksum, tmp)
-    except CacheMissError:
-        with open(tmp, "wb") as f:
-            f.write(runtime.fingertip(checksum).content)
-    os.replace(tmp, path)
+    download(stores.buffers, checksum, path, fallback=lambda cs: runtime.fingertip(cs).content)
 
 
 if __name__ == "__main__":

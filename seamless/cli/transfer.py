@@ -1,0 +1,88 @@
+"""Moving files into and out of the buffer store, for every tool.
+
+``upload`` asks the store which buffers it lacks (one batched call), puts
+only those, streamed from their files in bounded memory with a progress
+line on a terminal, then asks again: a buffer that did not arrive is an
+error, never a silent loss. ``download`` writes a buffer to a file through a
+temporary name, so the file is either the old or the new content.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+from ..checksum_class import Checksum
+from ..exceptions import SeamlessError
+from .common import Progress, human_bytes
+
+
+class TransferError(SeamlessError):
+    """Buffers that could not be stored or fetched."""
+
+
+def upload(buffers: Any, files: dict[Checksum, str], small: list[bytes] = (), *, quiet: bool = False,
+           refuse: bool = False, say: Callable[[str], None] | None = None) -> tuple[int, int]:
+    """Store what the store lacks of files (checksum -> path) and small
+    buffers; (files uploaded, bytes uploaded)."""
+    wanted = list(files)
+    present = buffers.has(wanted) if wanted else []
+    missing = [cs for cs, ok in zip(wanted, present) if not ok]
+    if missing and refuse:
+        raise TransferError(f"{len(missing)} buffers are missing from the store, and uploads were refused (-n)")
+    total = sum(os.path.getsize(files[cs]) for cs in missing)
+    if missing and say is not None:
+        say(f"upload {len(missing)} files, {human_bytes(total)} ({len(wanted) - len(missing)} already stored)")
+    progress = Progress("upload", quiet=quiet)
+    done = 0
+    for cs in missing:
+        path = files[cs]
+        size = os.path.getsize(path)
+
+        def report(sent: int, _total: int, base: int = done) -> None:
+            progress.update(f"{human_bytes(base + sent)} of {human_bytes(total)}")
+
+        if path.endswith((".gz", ".zst")):
+            from ..checksum.compression import (
+                open_decompressed,
+                strip_compression_suffix,
+            )
+
+            with open_decompressed(path, strip_compression_suffix(path)[1]) as f:
+                stored = buffers.put(f.read())
+        else:
+            stored = buffers.put_file(path, progress=report)
+        if stored != cs:
+            raise TransferError(f"{path} changed while it was uploaded")
+        done += size
+    progress.done()
+    if small:
+        buffers.put_many(list(small))
+    if missing:
+        still = [cs for cs, ok in zip(missing, buffers.has(missing)) if not ok]
+        if still:
+            raise TransferError(f"{len(still)} buffers could not be stored (first: {files[still[0]]})")
+    return len(missing), total
+
+
+def download(buffers: Any, checksum: Checksum, path: str, fallback: Callable[[Checksum], bytes] | None = None,
+             progress: Any = None) -> None:
+    """The buffer into path, replacing what was there."""
+    from ..exceptions import CacheMissError
+
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.seamless-download")
+    try:
+        try:
+            buffers.get_to_file(checksum, tmp, progress=progress)
+        except CacheMissError:
+            if fallback is None:
+                raise
+            with open(tmp, "wb") as f:
+                f.write(fallback(checksum))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

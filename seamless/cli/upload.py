@@ -1,0 +1,119 @@
+"""seamless-upload PATH...: put files and folders into the buffer store and
+write their sidecars (F.CHECKSUM; D.INDEX and D.CHECKSUM).
+
+Only what the store lacks is uploaded (one batched presence check),
+streamed, then checked; an unchanged file is not hashed again. With
+``--destination DIR`` the buffers go straight into a buffer folder.
+Compressed files (.gz, .zst) are stored by their content, as seamless-run
+sees them; their sidecar is named without the suffix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .common import run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seamless-upload", description="Upload files and folders into the buffer "
+                                "store of the configuration and write their .CHECKSUM/.INDEX sidecars.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--project", help="PROJECT[:SUBPROJECT] of the configuration")
+    p.add_argument("--stage", help="STAGE[:SUBSTAGE] of the configuration")
+    p.add_argument("--destination", metavar="DIR", help="write into this buffer folder instead")
+    p.add_argument("-y", "--yes", action="store_true", help="(accepted; uploads are never asked about)")
+    p.add_argument("-n", "--no", action="store_true", help="refuse to upload; only check and write sidecars")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
+    p.add_argument("-v", "--verbose", action="count", default=0)
+    p.add_argument("--debug", action="store_true", help="tracebacks for unexpected errors")
+    return p
+
+
+def open_store(tool: str, args: argparse.Namespace):
+    """The buffers of --destination, or of the configuration."""
+    if getattr(args, "destination", None):
+        from ..hashserver.layout import detect_layout
+        from ..hashserver.store import BufferStore
+        from ..remote.facade import LocalBuffers
+
+        return LocalBuffers(BufferStore(args.destination, detect_layout(args.destination)))
+    import warnings
+
+    from .. import config
+
+    if getattr(args, "project", None):
+        project, _, sub = args.project.partition(":")
+        config.select_project(project)
+        if sub:
+            config.select_subproject(sub)
+    if getattr(args, "stage", None):
+        stage, _, substage = args.stage.partition(":")
+        config.session.SESSION.stage, config.session.SESSION.substage = stage, substage or None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        config.init_for_tool(tool)
+    stores = config.get_stores()
+    if stores is None or stores.buffers is None:
+        raise ValueError("no buffer store is configured (select a cluster, or set SEAMLESS_CACHE)")
+    return stores.buffers
+
+
+def _main(args: argparse.Namespace) -> int:
+    from ..checksum.directory import build_index, index_buffer
+    from ..checksum.fingerprint import FileChecksumCache, default_cache_path
+    from ..checksum.sidecar import atomic_write, write_sidecar
+    from ..checksum_class import Checksum
+    from .transfer import upload
+
+    buffers = open_store("seamless-upload", args)
+    cache = FileChecksumCache(default_cache_path(), verify="stat")
+    files: dict[Checksum, str] = {}
+    small: list[bytes] = []
+    sidecars: list[tuple[str, Checksum, bytes | None]] = []
+    for raw in args.paths:
+        if raw.endswith(".CHECKSUM"):
+            continue
+        path = raw.rstrip("/") or "/"
+        if os.path.isdir(path):
+            index = build_index(path, decompress=True)
+            buffer = index_buffer(index)
+            for key, checksum in index.items():
+                files.setdefault(Checksum(checksum), os.path.join(path, key))
+            small.append(buffer)
+            from ..buffer_class import Buffer
+
+            sidecars.append((path, Buffer(buffer).get_checksum(), buffer))
+        elif os.path.isfile(path):
+            from ..checksum.compression import (
+                decompressed_checksum,
+                strip_compression_suffix,
+            )
+
+            _, suffix = strip_compression_suffix(path)
+            checksum = Checksum(decompressed_checksum(path, suffix) if suffix else cache.checksum(path))
+            files.setdefault(checksum, path)
+            sidecars.append((path, checksum, None))
+        else:
+            raise FileNotFoundError(2, "no such file or folder", path)
+    count, total = upload(buffers, files, small, quiet=args.quiet, refuse=args.no,
+                          say=None if args.quiet else lambda text: sys.stderr.write(f"seamless-upload: {text}\n"))
+    for path, checksum, index in sidecars:
+        if index is not None:
+            atomic_write(path + ".INDEX", index)
+        write_sidecar(path, checksum)
+    if not args.quiet and args.verbose:
+        print(f"{count} uploaded, {len(files) - count} already stored")
+    buffers.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run(lambda: _main(args), debug=args.debug)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

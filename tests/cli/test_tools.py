@@ -1,0 +1,90 @@
+"""seamless-upload, -download, -checksum(-file/-index), -resolve,
+-fingertip: real processes, a private SEAMLESS_CACHE."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from seamless import Buffer
+
+
+@pytest.fixture
+def work(tmp_path):
+    folder = tmp_path / "work"
+    (folder / "d" / "s").mkdir(parents=True)
+    (folder / "d" / "a.txt").write_text("hi\n")
+    (folder / "d" / "s" / "b.txt").write_text("yo\n")
+    (folder / "f.txt").write_text("file\n")
+    (folder / "f.txt.gz").write_bytes(gzip.compress(b"file\n"))
+    return folder
+
+
+def tool(work, module: str, function: str, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEAMLESS_")}
+    env.update(SEAMLESS_CACHE=str(work.parent / "cache"), XDG_CACHE_HOME=str(work.parent / "xdg"))
+    code = f"import sys; from seamless.cli.{module} import {function}; sys.exit({function}(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=work, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+FILE_CS = Buffer(b"file\n").get_checksum().hex()
+
+
+def test_checksum_tools(work):
+    assert tool(work, "checksum_tools", "checksum_main", "f.txt").stdout.strip() == FILE_CS
+    raw = tool(work, "checksum_tools", "checksum_main", "f.txt.gz").stdout.strip()
+    assert raw != FILE_CS  # as the reference: the compressed bytes
+    assert tool(work, "checksum_tools", "checksum_main", "--decompress", "f.txt.gz").stdout.strip() == FILE_CS
+    assert tool(work, "checksum_tools", "checksum_file_main", "f.txt").returncode == 0
+    assert (work / "f.txt.CHECKSUM").read_text().strip() == FILE_CS
+    assert tool(work, "checksum_tools", "checksum_index_main", "d/").returncode == 0
+    index = json.loads((work / "d.INDEX").read_text())
+    assert index == {"a.txt": Buffer(b"hi\n").get_checksum().hex(), "s/b.txt": Buffer(b"yo\n").get_checksum().hex()}
+    assert (work / "d.CHECKSUM").read_text().strip() == Buffer(index, "plain").get_checksum().hex()
+    missing = tool(work, "checksum_tools", "checksum_main", "nope.txt")
+    assert missing.returncode == 1 and "nope.txt" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_upload_then_download(work):
+    up = tool(work, "upload", "main", "-v", "d", "f.txt")
+    assert up.returncode == 0, up.stderr
+    assert "2 already stored" not in up.stdout and "3 uploaded" in up.stdout
+    again = tool(work, "upload", "main", "-v", "d", "f.txt")
+    assert "0 uploaded, 3 already stored" in again.stdout
+    for name in ("d/a.txt", "d/s/b.txt", "f.txt"):
+        os.unlink(work / name)
+    (work / "d" / "stray.txt").write_text("not in the index\n")
+    down = tool(work, "download", "main", "d", "f.txt")
+    assert down.returncode == 1 and "not in its index" in down.stderr
+    assert (work / "f.txt").read_text() == "file\n" and (work / "d" / "s" / "b.txt").read_text() == "yo\n"
+    assert tool(work, "download", "main", "--dest-rm", "d").returncode == 0
+    assert not (work / "d" / "stray.txt").exists()
+    (work / "f.txt").write_text("changed\n")  # a stale file is replaced
+    assert tool(work, "download", "main", "f.txt").returncode == 0
+    assert (work / "f.txt").read_text() == "file\n"
+    out = tool(work, "download", "main", FILE_CS, "-o", "copy.txt")
+    assert out.returncode == 0 and (work / "copy.txt").read_text() == "file\n"
+
+
+def test_resolve_and_fingertip(work):
+    tool(work, "upload", "main", "f.txt")
+    assert tool(work, "resolve", "resolve_main", "f.txt").stdout == "file\n"
+    assert tool(work, "resolve", "resolve_main", FILE_CS, "--output", "o.bin").returncode == 0
+    assert (work / "o.bin").read_bytes() == b"file\n"
+    unknown = tool(work, "resolve", "fingertip_main", "00" * 32)
+    assert unknown.returncode == 1 and "cannot be found or recomputed" in unknown.stderr
+
+
+def test_help_of_every_tool(work):
+    for module, function in (("upload", "main"), ("download", "main"), ("checksum_tools", "checksum_main"),
+                             ("checksum_tools", "checksum_file_main"), ("checksum_tools", "checksum_index_main"),
+                             ("resolve", "resolve_main"), ("resolve", "fingertip_main"), ("run.main", "main"),
+                             ("init", "main")):
+        result = tool(work, module, function, "--help")
+        assert result.returncode == 0 and "usage:" in result.stdout, (module, function)
