@@ -99,16 +99,22 @@ def import_time(module: str, rounds: int) -> float:
     return statistics.median(samples)
 
 
+def reference_tool_folder(args: argparse.Namespace, tool: str) -> str | None:
+    """The bin folder of the reference's virtualenv, if it has tool."""
+    python = reference_python(args)
+    folder = os.path.dirname(python) if python else None
+    if folder and not os.path.exists(os.path.join(folder, tool)):
+        print(f"skipped the reference: no {tool} next to {python}")
+        return None
+    return folder
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_reference_options(parser)
     parser.add_argument("--rounds", type=int, default=5, help="rounds per figure (default 5)")
     args = parser.parse_args(argv)
-    python = reference_python(args)
-    reference_bin = os.path.dirname(python) if python else None
-    if reference_bin and not os.path.exists(os.path.join(reference_bin, "seamless-init")):
-        print(f"skipped the reference: no seamless-init next to {python}")
-        reference_bin = None
+    reference_bin = reference_tool_folder(args, "seamless-init")
     root = tempfile.mkdtemp(prefix="seamless-init-bench-")
     sides = {"ours": make_side(os.path.join(root, "ours"), False)}
     commands = {"ours": [os.path.join(HERE_BIN, "seamless-init")]}

@@ -24,8 +24,14 @@ import sys
 import tempfile
 import time
 
-from compare_init import HERE_BIN, environment, make_side, stop_services
-from compare_servers import add_reference_options, reference_python
+from compare_init import (
+    HERE_BIN,
+    environment,
+    make_side,
+    reference_tool_folder,
+    stop_services,
+)
+from compare_servers import add_reference_options
 
 MiB = 1 << 20
 
@@ -84,11 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
     parser.add_argument("--size", type=int, default=512, help="MiB of input.dat (default 512)")
     args = parser.parse_args(argv)
-    python = reference_python(args)
-    reference_bin = os.path.dirname(python) if python else None
-    if reference_bin and not os.path.exists(os.path.join(reference_bin, "seamless-run")):
-        print(f"skipped the reference: no seamless-run next to {python}")
-        reference_bin = None
+    reference_bin = reference_tool_folder(args, "seamless-run")
     root = tempfile.mkdtemp(prefix="seamless-run-bench-")
     sides = {"ours": make_side(os.path.join(root, "ours"), False)}
     bins = {"ours": HERE_BIN}

@@ -17,7 +17,7 @@ import re
 import sys
 
 from .common import Progress, run
-from .upload import open_store
+from .stores import add_storage_options, open_store
 
 HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 
@@ -30,9 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stdout", action="store_true", help="write the one file to stdout")
     p.add_argument("--directory", action="store_true", help="a checksum target is a folder's index")
     p.add_argument("--dest-rm", action="store_true", help="remove files of a folder that its index lacks")
-    p.add_argument("--project", help="PROJECT[:SUBPROJECT] of the configuration")
-    p.add_argument("--stage", help="STAGE[:SUBSTAGE] of the configuration")
-    p.add_argument("--destination", metavar="DIR", help="read from this buffer folder instead")
+    add_storage_options(p, "read from this buffer folder instead")
     p.add_argument("-y", "--yes", action="store_true", help="(accepted; downloads are never asked about)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress")
     p.add_argument("--debug", action="store_true", help="tracebacks for unexpected errors")

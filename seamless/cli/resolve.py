@@ -16,14 +16,14 @@ import sys
 
 from .common import run
 from .download import HEX64
+from .stores import add_storage_options, open_store
 
 
 def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("checksum", metavar="CHECKSUM|FILE")
     p.add_argument("--output", "-o", help="write the bytes to this file")
-    p.add_argument("--project", help="PROJECT[:SUBPROJECT] of the configuration")
-    p.add_argument("--stage", help="STAGE[:SUBSTAGE] of the configuration")
+    add_storage_options(p)
     p.add_argument("--debug", action="store_true", help="tracebacks for unexpected errors")
     return p
 
@@ -42,7 +42,6 @@ def _checksum(text: str):
 
 def _body(args: argparse.Namespace, tool: str, fingertip: bool) -> int:
     from ..exceptions import CacheMissError
-    from .upload import open_store
 
     checksum = _checksum(args.checksum)
     open_store(tool, args)

@@ -15,50 +15,20 @@ import os
 import sys
 
 from .common import run
+from .stores import add_storage_options, open_store
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="seamless-upload", description="Upload files and folders into the buffer "
                                 "store of the configuration and write their .CHECKSUM/.INDEX sidecars.")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--project", help="PROJECT[:SUBPROJECT] of the configuration")
-    p.add_argument("--stage", help="STAGE[:SUBSTAGE] of the configuration")
-    p.add_argument("--destination", metavar="DIR", help="write into this buffer folder instead")
+    add_storage_options(p, "write into this buffer folder instead")
     p.add_argument("-y", "--yes", action="store_true", help="(accepted; uploads are never asked about)")
     p.add_argument("-n", "--no", action="store_true", help="refuse to upload; only check and write sidecars")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.add_argument("--debug", action="store_true", help="tracebacks for unexpected errors")
     return p
-
-
-def open_store(tool: str, args: argparse.Namespace):
-    """The buffers of --destination, or of the configuration."""
-    if getattr(args, "destination", None):
-        from ..hashserver.layout import detect_layout
-        from ..hashserver.store import BufferStore
-        from ..remote.facade import LocalBuffers
-
-        return LocalBuffers(BufferStore(args.destination, detect_layout(args.destination)))
-    import warnings
-
-    from .. import config
-
-    if getattr(args, "project", None):
-        project, _, sub = args.project.partition(":")
-        config.select_project(project)
-        if sub:
-            config.select_subproject(sub)
-    if getattr(args, "stage", None):
-        stage, _, substage = args.stage.partition(":")
-        config.session.SESSION.stage, config.session.SESSION.substage = stage, substage or None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        config.init_for_tool(tool)
-    stores = config.get_stores()
-    if stores is None or stores.buffers is None:
-        raise ValueError("no buffer store is configured (select a cluster, or set SEAMLESS_CACHE)")
-    return stores.buffers
 
 
 def _main(args: argparse.Namespace) -> int:
