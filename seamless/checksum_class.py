@@ -175,11 +175,11 @@ class Checksum:
     def fingertip_sync(self, celltype: str | None = None) -> Any:
         """Like resolve(), but a buffer that no store has is recomputed from
         the transformation that produced it (found through the result
-        database's reverse lookup), recursively. CacheMissError if that
-        fails too."""
-        from .transformer.runtime import get_runtime
+        database's reverse lookup), recursively, once seamless.transformer
+        is imported. CacheMissError if that fails too."""
+        from .caching.resolve import fingertip_buffer
 
-        buf = get_runtime().fingertip(self)
+        buf = fingertip_buffer(self)
         return buf if celltype is None else buf.get_value(celltype)
 
     async def fingertip(self, celltype: str | None = None) -> Any:

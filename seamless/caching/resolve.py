@@ -73,6 +73,37 @@ def resolve_buffer(checksum: "Checksum") -> "Buffer | None":
     return None
 
 
+_fingertipper: Callable[["Checksum"], "Buffer"] | None = None
+
+
+def register_fingertipper(function: Callable[["Checksum"], "Buffer"] | None) -> None:
+    """The layer that can recompute buffers (seamless.transformer registers
+    itself when imported): ``function(checksum) -> Buffer``, raising
+    CacheMissError when it cannot."""
+    global _fingertipper
+    _fingertipper = function
+
+
+def fingertip_buffer(checksum: "Checksum") -> "Buffer":
+    """The buffer for checksum: resolved, else recomputed by the registered
+    fingertipper. CacheMissError if neither works."""
+    import importlib
+
+    from ..exceptions import CacheMissError
+
+    if _fingertipper is None:
+        # Recomputing is the transformation layer's job; it registers itself
+        # when imported. Load it on demand, as a plugin, so that this layer
+        # keeps no import of the layers above it.
+        importlib.import_module("seamless.transformer.runtime")
+    if _fingertipper is not None:
+        return _fingertipper(checksum)
+    buf = resolve_buffer(checksum)
+    if buf is None:
+        raise CacheMissError(checksum)
+    return buf
+
+
 async def write_buffer(buffer: "Buffer") -> bool:
     """Write buffer with every registered writer; False if there is none or
     any writer failed."""

@@ -275,6 +275,9 @@ def get_runtime() -> Runtime:
     return _RUNTIME
 
 
+_resolve.register_fingertipper(lambda checksum: get_runtime().fingertip(checksum))
+
+
 def reset_runtime() -> None:
     """Forget the in-memory caches of this process (the stores keep what
     they have); for tests and notebooks."""
