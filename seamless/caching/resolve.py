@@ -87,20 +87,14 @@ def register_fingertipper(function: Callable[["Checksum"], "Buffer"] | None) -> 
 def fingertip_buffer(checksum: "Checksum") -> "Buffer":
     """The buffer for checksum: resolved, else recomputed by the registered
     fingertipper. CacheMissError if neither works."""
-    import importlib
-
     from ..exceptions import CacheMissError
 
-    if _fingertipper is None:
-        # Recomputing is the transformation layer's job; it registers itself
-        # when imported. Load it on demand, as a plugin, so that this layer
-        # keeps no import of the layers above it.
-        importlib.import_module("seamless.transformer.runtime")
     if _fingertipper is not None:
         return _fingertipper(checksum)
     buf = resolve_buffer(checksum)
     if buf is None:
-        raise CacheMissError(checksum)
+        raise CacheMissError(f"{checksum}: not in any store (import seamless.transformer to recompute it "
+                             "from the transformation that produced it)")
     return buf
 
 

@@ -28,9 +28,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .errors import ClusterDefinitionError, ConfigFileError, ConfigurationError, ServiceStartError
+from .errors import (
+    ClusterDefinitionError,
+    ConfigFileError,
+    ConfigurationError,
+    ServiceStartError,
+)
 from .selection import Configuration
-from .session import SESSION, Stores, default_cache_dir, get_seamless_cache
+from .session import SESSION, default_cache_dir, get_seamless_cache
+from .stores import Stores
 
 __all__ = [
     "ConfigurationError", "ConfigFileError", "ClusterDefinitionError", "ServiceStartError",

@@ -14,7 +14,7 @@ from .errors import ConfigurationError
 from .remote_clients import ClientEntry, primary
 from .selection import Configuration
 from .services import Endpoint, ServiceSpec, ensure, reusable, service_spec
-from .session import Stores
+from .stores import Stores
 
 Report = Callable[[str], None]
 

@@ -26,6 +26,7 @@ from .selection import (
     post_load_check,
     seamless_cache_configuration,
 )
+from .stores import Stores
 
 Report = Callable[[str], None]
 
@@ -51,27 +52,6 @@ def default_cache_dir() -> str:
 def stderr_report(line: str) -> None:
     sys.stderr.write(f"seamless: {line}\n")
     sys.stderr.flush()
-
-
-class Stores:
-    """What init() connected: the buffer store and the result database
-    (None for both: in memory only), and the services behind them."""
-
-    def __init__(self, buffers: Any = None, results: Any = None, endpoints: dict[str, Any] | None = None,
-                 description: str = "in memory"):
-        self.buffers = buffers
-        self.results = results
-        self.endpoints = endpoints or {}
-        self.description = description
-
-    def __repr__(self) -> str:
-        return f"Stores({self.description}: {self.buffers!r}, {self.results!r})"
-
-    def close(self) -> None:
-        for store in (self.buffers, self.results):
-            if store is not None:
-                store.close()
-        self.buffers = self.results = None
 
 
 class Session:

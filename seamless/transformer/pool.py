@@ -151,13 +151,11 @@ def spawn(workers: int | None = None) -> SpawnPool:
 
                 workers = seamless.config.get_nparallel()
             _POOL = SpawnPool(workers)
-            from .runtime import get_runtime
-
-            get_runtime().pool = _POOL
         return _POOL
 
 
 def has_spawned() -> bool:
+    """True once spawn() started the pool (transformations then go to it)."""
     return _POOL is not None
 
 

@@ -82,7 +82,6 @@ class Runtime:
         self.reverse: dict[Checksum, set[Checksum]] = {}
         self.dicts: dict[Checksum, dict[str, Any]] = {}
         self.active: dict[Checksum, Future[Checksum]] = {}
-        self.pool: Any = None  # the spawn pool, when started
         self.stored: set[Checksum] = set()  # buffers known to be in the buffer store
         _resolve.register_source(_store_source)
 
@@ -189,7 +188,9 @@ class Runtime:
     def _execute(self, tf_dict: dict[str, Any], tf: Checksum, *, scratch: bool, local: bool,
                  record: bool = True) -> Checksum:
         forced_local = local or bool((tf_dict.get("__meta__") or {}).get("local"))
-        mode = "process" if forced_local else ("spawn" if self.pool is not None else _execution_mode())
+        from .pool import has_spawned
+
+        mode = "process" if forced_local else ("spawn" if has_spawned() else _execution_mode())
         if mode == "remote":
             raise TransformationError("execution 'remote' is not available in this version: use "
                                       "'execution: process' or 'execution: spawn'")

@@ -105,6 +105,7 @@ def test_scratch_then_fingertip_recovers_recursively(memory, run_script):
     assert db.execute("SELECT count(*) FROM transformation").fetchone() == (2,)
     fingertip = run_script(memory, f"""
         import seamless.config
+        import seamless.transformer  # recomputation comes with the transformation layer
         seamless.config.init()
         from seamless import Checksum
         print(Checksum("{result.hex()}").fingertip_sync("mixed"))
@@ -136,6 +137,7 @@ def test_irreproducible_result_is_recorded(memory, run_script):
     result, tf = first.stdout.split()
     second = run_script(memory, f"""
         import seamless.config
+        import seamless.transformer
         seamless.config.init()
         from seamless import Checksum
         from seamless.exceptions import CacheMissError
