@@ -101,6 +101,7 @@ class _Links:
 
     def __init__(self) -> None:
         self.links: list[tuple[str, str, tuple[int, int]]] = []
+        self.written: dict[str, Checksum] = {}  # workspace path -> the checksum written there
 
     def add(self, store_path: str, target: str) -> bool:
         try:
@@ -131,6 +132,13 @@ def _write_leaf(target: str, checksum: Checksum, resolve: Resolver, locate: Loca
     """One file of the workspace: a hard link to the store's file when the
     store is a folder on the same file system (checked afterwards, see
     _Links), else a copy made by the kernel, else the buffer's bytes."""
+    if links is not None:
+        previous = links.written.setdefault(os.path.normpath(target), checksum)
+        if previous != checksum:
+            raise TransformationError(f"two pins of different content map to the same file "
+                                      f"{os.path.basename(target)!r} in the workspace")
+        if os.path.lexists(target):
+            return  # the same content, already there (an input that is also a --metafile)
     path = locate(checksum) if locate is not None else None
     if path is not None:
         if links is not None and links.add(path, target):
@@ -178,6 +186,25 @@ def _materialize(workspace: str, name: str, checksum: Checksum, celltype: str, m
     return target
 
 
+def _conda_activation(tf_dict: dict[str, Any], resolve: Resolver) -> str:
+    """The lines that activate the conda environment of __env__, if any."""
+    env_checksum = tf_dict.get("__env__")
+    if not env_checksum:
+        return ""
+    environment = resolve(Checksum(env_checksum)).get_value("plain")
+    name = environment.get("conda_environment") if isinstance(environment, dict) else None
+    if not name:
+        return ""
+    root = os.environ.get("CONDA_ROOT")
+    if not root:
+        conda = os.environ.get("CONDA_EXE") or shutil.which("conda")
+        if conda is None:
+            raise TransformationError(f"the command wants the conda environment {name!r}, but conda is not "
+                                      "installed here")
+        root = os.path.dirname(os.path.dirname(conda))
+    return f"source {root}/etc/profile.d/conda.sh\nconda activate {name}\n"
+
+
 def _partial_result(workspace: str, limit: int = 1 << 20) -> bytes:
     """What a failed command had written to RESULT (its stdout, when that is
     the result): kept for the error report instead of lost."""
@@ -211,7 +238,7 @@ def run_bash(tf_dict: dict[str, Any], resolve: Resolver, locate: Locator | None 
             env_value = _materialize(workspace, name, Checksum(checksum), celltype, mode, resolve, locate, links)
             if env_value is not None and "/" not in name:
                 env[name] = env_value
-        script = "set -u -e\ntrap 'jobs -p | xargs -r kill' EXIT\n" + code + "\n"
+        script = "set -u -e\ntrap 'jobs -p | xargs -r kill' EXIT\n" + _conda_activation(tf_dict, resolve) + code + "\n"
         with open(os.path.join(workspace, "transform.sh"), "w", encoding="utf-8") as f:
             f.write(script)
         process = subprocess.Popen(["/bin/bash", "-c", script], cwd=workspace, env=env, stdout=subprocess.PIPE,

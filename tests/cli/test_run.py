@@ -158,3 +158,30 @@ def test_help_and_usage(folder):
     assert run(folder).returncode == 2
     late = run(folder, "cat", "x.txt", "--capture", "y", "-g1")
     assert b"comes after the command" in late.stderr
+
+
+def test_mappings_lists_and_metafiles(folder):
+    (folder / "m").mkdir()
+    (folder / "m" / "a.txt").write_text("1\n")
+    (folder / "m" / "b.dat").write_text("2\n")
+    strip = run(folder, "--dry", "-j", "js", "-ms", "cat m/a.txt m/b.dat")
+    assert strip.returncode == 0, strip.stderr
+    assert "cat a.txt b.dat" in (folder / "js" / "command.txt").read_text()
+    extension = run(folder, "-mx", "cat m/a.txt m/b.dat; ls")
+    assert extension.stdout.decode().split() == ["1", "2", "RESULT", "file1.txt", "file2.dat", "transform.sh"]
+    (folder / "list.txt").write_text("m/a.txt\n\nm/b.dat\n")  # the empty line is skipped
+    listed = run(folder, "-I", "list.txt", "--metafile", "m/a.txt", "cat m/a.txt m/b.dat")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout == b"1\n2\n"
+    job = run(folder, "--dry", "-j", "jm", "--metafile", "m/b.dat", "-g1", "echo x")
+    assert job.returncode == 0
+    identity = json.loads((folder / "jm" / "transformation.json").read_text())
+    assert not any(key.startswith("META__") for key in identity)  # not part of the identity
+
+
+def test_environment_is_not_identity(folder):
+    plain = run(folder, "--dry", "-vvv", "echo", "hello").stdout
+    with_env = run(folder, "--dry", "-vvv", "--docker", "ubuntu", "echo", "hello").stdout
+    assert plain == with_env == (ECHO_TF + "\n").encode()
+    no_conda = run(folder, "--conda", "nope", "echo hi")
+    assert no_conda.returncode == 1 and b"conda" in no_conda.stderr

@@ -166,9 +166,54 @@ def build_code(command: str, targets: list[str], stdout_capture: bool, make_exec
     return code + "mkdir -p " + " ".join(dirs) + "\n" + body + "\n" + "".join(moves)
 
 
+def read_input_list(list_file: str, workdir: str) -> list[str]:
+    """The paths of an -I file, one per line, relative to the file's own
+    folder, as paths relative to workdir. Empty lines are skipped (the
+    reference turns them into the list's whole folder)."""
+    base = os.path.dirname(os.path.abspath(list_file))
+    with open(list_file, encoding="utf-8") as f:
+        lines = [line.strip() for line in f]
+    return [os.path.relpath(os.path.join(base, line), workdir) for line in lines if line]
+
+
+class _Mapper:
+    """Pin names of inputs: literal (the path relative to the working
+    folder), strip (the base name) or extension (file1.ext, file2.ext...)."""
+
+    def __init__(self, mode: str, workdir: str):
+        if mode not in ("literal", "strip", "extension"):
+            raise UsageError(f"unknown file mapping {mode!r}")
+        self.mode, self.workdir, self.count = mode, workdir, 0
+
+    def __call__(self, path: str, kind: str) -> str:
+        literal = map_name(path, self.workdir)
+        if self.mode == "strip":
+            return os.path.basename(literal.rstrip("/"))
+        if self.mode == "extension" and kind == "file":
+            self.count += 1
+            name = os.path.basename(literal)
+            stem, suffix = name, ""
+            for compression in COMPRESSION_SUFFIXES:
+                if stem.endswith(compression):
+                    stem, suffix = stem[: -len(compression)], compression
+            return f"file{self.count}{os.path.splitext(stem)[1]}{suffix}"
+        return literal
+
+
+def environment_buffer(conda: str | None, docker: str | None) -> Buffer | None:
+    """The __env__ buffer of --conda / --docker (orthogonal to identity)."""
+    environment: dict[str, Any] = {}
+    if conda:
+        environment["conda_environment"] = conda
+    if docker:
+        environment["docker"] = {"name": docker}
+    return Buffer(environment, "plain") if environment else None
+
+
 def build(command: str, *, workdir: str, captures: list[str], extra_inputs: list[str], variables: list[str],
           metavars: list[str], prologues: list[str], primary: int = 1, rule1: bool = True,
-          rule2: bool = True, checksum_file: Any = None) -> Job:
+          rule2: bool = True, checksum_file: Any = None, mapping: str = "literal",
+          metafiles: list[str] = (), conda: str | None = None, docker: str | None = None) -> Job:
     """The Job of a command line (cli.md §2.3)."""
     if not command.strip():
         raise UsageError("no command")
@@ -180,13 +225,18 @@ def build(command: str, *, workdir: str, captures: list[str], extra_inputs: list
     substitutions: list[tuple[int, int, str]] = []
     make_executables: list[str] = []
 
-    def add_input(path: str, kind: str) -> Input:
-        pin = map_name(path, workdir)
+    mapper = _Mapper(mapping, workdir)
+    by_path: dict[str, Input] = {}
+
+    def add_input(path: str, kind: str, prefix: str = "") -> Input:
         full = os.path.normpath(os.path.join(workdir, os.path.expanduser(path)))
+        if prefix + full in by_path:
+            return by_path[prefix + full]
+        pin = prefix + mapper(path, kind)
         previous = inputs.get(pin)
         if previous is not None and previous.path != full:
-            raise UsageError(f"Two different mappings for '{pin}'")
-        inputs[pin] = previous or Input(full, pin, kind)
+            raise UsageError(f"Two different mappings for '{pin}': {previous.path} and {full}")
+        inputs[pin] = by_path[prefix + full] = previous or Input(full, pin, kind)
         return inputs[pin]
 
     for command_ in script.commands:
@@ -213,6 +263,10 @@ def build(command: str, *, workdir: str, captures: list[str], extra_inputs: list
         item = add_input(word.value, kind)
         if item.pin != word.raw:
             substitutions.append((word.start, word.end, item.pin))
+    for path in metafiles:
+        if not os.path.isfile(os.path.join(workdir, path)):
+            raise UsageError(f"--metafile '{path}' is not an existing file")
+        add_input(path, "file", prefix="META__FILE__")
     primary_commands = _primary_pipeline(script, primary)
     for command_ in primary_commands:  # input redirections are inputs (the reference makes them outputs)
         for redirect in command_.redirects:
@@ -290,10 +344,16 @@ def build(command: str, *, workdir: str, captures: list[str], extra_inputs: list
     code_buffer = Buffer(code, "text")
     buffers.append(code_buffer)
     tf_dict["__output__"] = ["result", "bytes" if not targets else "deepfolder", None]
+    env = environment_buffer(conda, docker)
+    if env is not None:
+        buffers.append(env)
+        tf_dict["__env__"] = env.get_checksum().hex()
     formats: dict[str, Any] = {}
     for item in inputs.values():
         if item.pin in ("bashcode", "pins_", "code"):
             raise UsageError(f"an input cannot be named {item.pin!r}")
+        if item.pin.startswith("META__FILE__"):
+            continue
         if item.kind == "directory":
             formats[item.pin] = {"filesystem": {"optional": True, "mode": "directory"}, "celltype": "deepfolder"}
         else:

@@ -42,10 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
                    "extension may be an existing file")
     p.add_argument("-w", "--workdir", help="argument-typing folder (default: the current directory)")
     p.add_argument("-W", dest="root_workdir", action="store_true", help="argument-typing folder /")
+    mapping = p.add_mutually_exclusive_group()
+    mapping.add_argument("-ms", dest="mapping", action="store_const", const="strip", default="literal",
+                         help="file mapping 'strip': inputs are named by their base name")
+    mapping.add_argument("-mx", dest="mapping", action="store_const", const="extension",
+                         help="file mapping 'extension': input files become file1.ext, file2.ext...")
     p.add_argument("-c", dest="literal", action="store_true", help="the single argument is the whole command")
     p.add_argument("-cp", "--capture", action="append", default=[], metavar="X[:Y]",
                    help="capture file or folder X (as local Y); ':Y' captures stdout as Y")
     p.add_argument("-i", "--input", action="append", default=[], metavar="PATH", help="an extra input")
+    p.add_argument("-I", "--input-file", action="append", default=[], metavar="LIST",
+                   help="a file listing extra inputs, one per line (relative to the list's folder)")
+    p.add_argument("--metafile", action="append", default=[], metavar="FILE",
+                   help="a file given to the command that is not part of the identity")
+    p.add_argument("--conda", metavar="ENV", help="activate this conda environment first (not part of the identity)")
+    p.add_argument("--docker", metavar="IMAGE", help="recorded in the environment (not part of the identity)")
     p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                    help="a variable that is part of the identity ($NAME and a file NAME)")
     p.add_argument("--metavar", action="append", default=[], metavar="NAME=VALUE",
@@ -134,10 +145,14 @@ def _run(args: argparse.Namespace, words: list[str]) -> int:
             raise RunError(f"no buffer store ({configuration.execution} mode without persistence); configure "
                            "a cluster or set SEAMLESS_CACHE")
     try:
-        job = build(command, workdir=workdir, captures=args.capture, extra_inputs=args.input,
+        from .build import read_input_list
+
+        extra = list(args.input) + [p for f in args.input_file for p in read_input_list(f, workdir)]
+        job = build(command, workdir=workdir, captures=args.capture, extra_inputs=extra,
                     variables=args.var, metavars=args.metavar, prologues=args.prologue, primary=args.primary,
-                    rule1=args.rule1, rule2=args.rule2, checksum_file=_file_checksummer(stores))
-    except (UsageError, ValueError) as exc:
+                    rule1=args.rule1, rule2=args.rule2, checksum_file=_file_checksummer(stores),
+                    mapping=args.mapping, metafiles=args.metafile, conda=args.conda, docker=args.docker)
+    except (UsageError, ValueError, OSError) as exc:
         raise RunError(str(exc)) from None
     if stores is None:
         return _dry(args, job)
