@@ -28,7 +28,8 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return p
 
 
-def _checksum(text: str):
+def parse_checksum(text: str):
+    """A checksum given as hex, or by a file's .CHECKSUM sidecar."""
     from ..checksum.sidecar import read_sidecar
     from ..checksum_class import Checksum
 
@@ -43,7 +44,7 @@ def _checksum(text: str):
 def _body(args: argparse.Namespace, tool: str, fingertip: bool) -> int:
     from ..exceptions import CacheMissError
 
-    checksum = _checksum(args.checksum)
+    checksum = parse_checksum(args.checksum)
     open_store(tool, args)
     from ..transformer.runtime import get_runtime
 

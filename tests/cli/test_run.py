@@ -185,3 +185,27 @@ def test_environment_is_not_identity(folder):
     assert plain == with_env == (ECHO_TF + "\n").encode()
     no_conda = run(folder, "--conda", "nope", "echo hi")
     assert no_conda.returncode == 1 and b"conda" in no_conda.stderr
+
+
+def test_a_job_with_meta_variables_replays(folder):
+    job = run(folder, "--dry", "--upload", "-j", "job", "--metavar", "T=4", "echo $T hello")
+    assert job.returncode == 0, job.stderr
+    assert "META__T" in json.loads((folder / "job" / "dunder.json").read_text())  # kept (the reference loses it)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEAMLESS_")}
+    env.update(SEAMLESS_CACHE=str(folder.parent / "cache"), XDG_CACHE_HOME=str(folder.parent / "xdg"))
+    replay = subprocess.run([sys.executable, "-m", "seamless.cli.run_transformation",
+                             "job/transformation.json.CHECKSUM", "-o", "out.txt"], cwd=folder, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert replay.returncode == 0, replay.stderr
+    assert (folder / "out.txt").read_text() == "4 hello\n"
+
+
+def test_a_stale_future_is_an_error(folder):
+    (folder / "in.txt").write_text("x\n")
+    future = folder / "in.txt.FUTURE"
+    future.write_text("abc.in.txt\n")
+    os.utime(future, (0, 0))  # nobody touched it for ages: its job is gone
+    stale = run(folder, "cat", "in.txt")
+    assert stale.returncode == 1 and b"Stale future" in stale.stderr and b"in.txt.FUTURE" in stale.stderr
+    future.unlink()
+    assert run(folder, "cat", "in.txt").stdout == b"x\n"

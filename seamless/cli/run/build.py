@@ -79,9 +79,13 @@ def _extension(word: str) -> str:
 
 def type_argument(word: str, index: int, workdir: str, rule1: bool = True, rule2: bool = True) -> str | None:
     """"file", "directory", or None (a value) for one argument; UsageError
-    where a rule is broken."""
+    where a rule is broken. An input that another job announced with a
+    .FUTURE file is waited for."""
+    from .futures import wait_for
+
     path = os.path.expanduser(word)
     full = os.path.join(workdir, path)
+    wait_for(full.rstrip("/"))
     stripped = full
     for suffix in COMPRESSION_SUFFIXES:
         if stripped.endswith(suffix):

@@ -158,13 +158,21 @@ def _run(args: argparse.Namespace, words: list[str]) -> int:
         return _dry(args, job)
     _upload(args, job, stores)
     if args.dry:
+        from ...transformer.runtime import store_definition
+
+        store_definition(job.tf_dict, job.buffers)  # so that the job can be run from its checksum
         return _dry(args, job)
     from ...transformer.runtime import get_runtime, store_definition
 
     tf = store_definition(job.tf_dict, job.buffers)
     _say(args, 3, f"transformation {tf.hex()}")
+    from .futures import Announcement
+
+    announced = [os.path.join(workdir, local) for _, local in job.targets]
     try:
-        result = get_runtime().compute(job.tf_dict, tf, scratch=args.scratch, require_value=not args.scratch)
+        with Announcement(announced, tf.hex(), [name for name, _ in job.targets]):
+            result = get_runtime().compute(job.tf_dict, tf, scratch=args.scratch, require_value=not args.scratch)
+            status = _results(args, job, result, stores, workdir)
     except TransformationError as exc:
         if exc.returncode is not None:
             sys.stdout.buffer.write(exc.stdout)
@@ -173,7 +181,7 @@ def _run(args: argparse.Namespace, words: list[str]) -> int:
             sys.stderr.write(f"seamless-run: the command failed with exit code {exc.returncode}\n")
             return exc.returncode
         raise RunError(f"the transformation failed:\n{exc}") from None
-    return _results(args, job, result, stores, workdir)
+    return status
 
 
 def _file_checksummer(stores):
@@ -211,7 +219,10 @@ def _dry(args: argparse.Namespace, job) -> int:
                 f.write(identity.content)
             with open(os.path.join(args.write_job, "command.txt"), "wb") as f:
                 f.write(Buffer(job.code, "text").content)
-        envelope = dunder_envelope(job.tf_dict)
+        # The META__ pins go with the envelope: they are not in the identity,
+        # and a replay needs them (the reference loses them here).
+        envelope = {**dunder_envelope(job.tf_dict),
+                    **{k: v for k, v in job.tf_dict.items() if k.startswith("META__")}}
         if envelope:
             with open(os.path.join(args.write_job, "dunder.json"), "wb") as f:
                 f.write(Buffer(envelope, "plain").content)
