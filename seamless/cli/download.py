@@ -81,7 +81,7 @@ def _main(args: argparse.Namespace) -> int:
             continue
         if not is_folder:
             if not _matches(path, checksum):
-                download(buffers, checksum, path)
+                download(buffers, checksum, path, quiet=args.quiet)
             continue
         index = Buffer(buffers.get(checksum)).get_value("plain")
         if not isinstance(index, dict):
@@ -95,7 +95,7 @@ def _main(args: argparse.Namespace) -> int:
         for n, (rel, leaf) in enumerate(sorted(index.items()), 1):
             leaf_path = os.path.join(path, rel)
             if not _matches(leaf_path, Checksum(leaf)):
-                download(buffers, Checksum(leaf), leaf_path)
+                download(buffers, Checksum(leaf), leaf_path, quiet=args.quiet)
             progress.update(f"{n}/{len(index)} files")
         progress.done()
         extra = []

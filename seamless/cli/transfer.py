@@ -17,6 +17,10 @@ from ..exceptions import SeamlessError
 from .common import Progress, human_bytes
 
 
+#: Transfers smaller than this show no progress line.
+PROGRESS_MIN = 200 * 1000 * 1000
+
+
 class TransferError(SeamlessError):
     """Buffers that could not be stored or fetched."""
 
@@ -33,7 +37,7 @@ def upload(buffers: Any, files: dict[Checksum, str], small: list[bytes] = (), *,
     total = sum(os.path.getsize(files[cs]) for cs in missing)
     if missing and say is not None:
         say(f"upload {len(missing)} files, {human_bytes(total)} ({len(wanted) - len(missing)} already stored)")
-    progress = Progress("upload", quiet=quiet)
+    progress = Progress("upload", quiet=quiet or total < PROGRESS_MIN)
     done = 0
     for cs in missing:
         path = files[cs]
@@ -66,9 +70,16 @@ def upload(buffers: Any, files: dict[Checksum, str], small: list[bytes] = (), *,
 
 
 def download(buffers: Any, checksum: Checksum, path: str, fallback: Callable[[Checksum], bytes] | None = None,
-             progress: Any = None) -> None:
-    """The buffer into path, replacing what was there."""
+             quiet: bool = False) -> None:
+    """The buffer into path, replacing what was there (with a progress line
+    on a terminal for large buffers)."""
     from ..exceptions import CacheMissError
+
+    line = Progress(f"download {os.path.basename(path)}", quiet=quiet)
+
+    def progress(done: int, total: int) -> None:
+        if max(done, total) >= PROGRESS_MIN:
+            line.update(human_bytes(done) + (f" of {human_bytes(total)}" if total else ""))
 
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
@@ -82,6 +93,7 @@ def download(buffers: Any, checksum: Checksum, path: str, fallback: Callable[[Ch
             with open(tmp, "wb") as f:
                 f.write(fallback(checksum))
         os.replace(tmp, path)
+        line.done()
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

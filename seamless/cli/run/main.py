@@ -150,7 +150,7 @@ def _run(args: argparse.Namespace, words: list[str]) -> int:
         extra = list(args.input) + [p for f in args.input_file for p in read_input_list(f, workdir)]
         job = build(command, workdir=workdir, captures=args.capture, extra_inputs=extra,
                     variables=args.var, metavars=args.metavar, prologues=args.prologue, primary=args.primary,
-                    rule1=args.rule1, rule2=args.rule2, checksum_file=_file_checksummer(stores),
+                    rule1=args.rule1, rule2=args.rule2, checksum_file=_file_checksummer(stores, args.quiet),
                     mapping=args.mapping, metafiles=args.metafile, conda=args.conda, docker=args.docker)
     except (UsageError, ValueError, OSError) as exc:
         raise RunError(str(exc)) from None
@@ -184,7 +184,7 @@ def _run(args: argparse.Namespace, words: list[str]) -> int:
     return status
 
 
-def _file_checksummer(stores):
+def _file_checksummer(stores, quiet: bool = False):
     """Checksums of input files, remembered (an unchanged file is not hashed
     again: same size, mtime, ctime, inode and device, as git decides; files
     changed within two seconds of being recorded are checked by content).
@@ -199,7 +199,16 @@ def _file_checksummer(stores):
     buffers = stores.buffers if stores is not None else None
     if buffers is None or buffers.transport != "local" or not buffers.store.writable:
         return cache.checksum
-    return lambda path: cache.checksum(path, hasher=lambda p: buffers.put_file(p).hex())
+    from ..common import Progress, human_bytes
+    from ..transfer import PROGRESS_MIN
+
+    def store(path: str) -> str:
+        line = Progress(f"store {os.path.basename(path)}", quiet=quiet or os.path.getsize(path) < PROGRESS_MIN)
+        checksum = buffers.put_file(path, progress=lambda done, _total: line.update(human_bytes(done)))
+        line.done()
+        return checksum.hex()
+
+    return lambda path: cache.checksum(path, hasher=store)
 
 
 def _dry(args: argparse.Namespace, job) -> int:
@@ -270,7 +279,7 @@ def _results(args: argparse.Namespace, job, result, stores, workdir: str) -> int
             checksum = Checksum(index[name])
             write_sidecar(os.path.join(workdir, target_local), checksum)
             if not (args.no_download or args.scratch):
-                _download(stores, runtime, checksum, target_local)
+                _download(stores, runtime, checksum, target_local, args.quiet)
             continue
         prefix = name.rstrip("/") + "/"
         sub = {k[len(prefix):]: v for k, v in index.items() if k.startswith(prefix)}
@@ -288,14 +297,14 @@ def _results(args: argparse.Namespace, job, result, stores, workdir: str) -> int
             for rel, cs in sorted(sub.items()):
                 path = os.path.join(target_local, rel)
                 os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-                _download(stores, runtime, Checksum(cs), path)
+                _download(stores, runtime, Checksum(cs), path, args.quiet)
     return status
 
 
-def _download(stores, runtime, checksum, path: str) -> None:
+def _download(stores, runtime, checksum, path: str, quiet: bool) -> None:
     from ..transfer import download
 
-    download(stores.buffers, checksum, path, fallback=lambda cs: runtime.fingertip(cs).content)
+    download(stores.buffers, checksum, path, fallback=lambda cs: runtime.fingertip(cs).content, quiet=quiet)
 
 
 if __name__ == "__main__":
