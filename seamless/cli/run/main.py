@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="prepare (checksum inputs, build the transformation), run nothing")
     p.add_argument("-j", "--write-job", metavar="DIR", help="with --dry: write the job into DIR")
     p.add_argument("--upload", action="store_true", help="with --dry: upload the inputs too")
+    p.add_argument("--qsubmit", "--qsub", dest="qsubmit", action="store_true",
+                   help="queue the job for seamless-queue instead of running it (needs capture targets)")
     p.add_argument("--debug", action="store_true", help="tracebacks for unexpected errors")
     p.add_argument("command", nargs=argparse.REMAINDER, help="the command")
     return p
@@ -99,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
             break
     if (args.write_job or args.upload) and not args.dry:
         parser.error("-j/--write-job and --upload need --dry")
+    if args.qsubmit and args.dry:
+        parser.error("--qsubmit and --dry do not go together")
+    if args.qsubmit and not args.capture and not _has_redirect(words):
+        parser.error("--qsubmit needs capture targets (-cp or a redirection): a queued job cannot print to "
+                     "the screen")
     if args.scratch and not args.capture and not _has_redirect(words):
         parser.error("--scratch needs a capture target (-cp or a redirection): the result must go somewhere")
     return common.run(lambda: _run(args, words), debug=args.debug)
@@ -166,13 +173,24 @@ def _run(args: argparse.Namespace, words: list[str]) -> int:
 
     tf = store_definition(job.tf_dict, job.buffers)
     _say(args, 3, f"transformation {tf.hex()}")
+    if args.qsubmit:
+        from ..queue import queue_path, submit
+
+        submit({"original_command": "seamless-run " + " ".join(sys.argv[1:]),
+                "transformation_checksum": tf.hex(), "transformation_dict": job.tf_dict,
+                "result_targets": {local: name for name, local in job.targets},
+                "params": {"undo": False, "scratch": args.scratch, "workdir": workdir, "cwd": os.getcwd(),
+                           "download": not (args.no_download or args.scratch), "auto_confirm": args.yes,
+                           "capture_stdout": any(name == "STDOUT" for name, _ in job.targets)}})
+        _say(args, 1, f"queued in {queue_path()}")
+        return 0
     from .futures import Announcement
 
     announced = [os.path.join(workdir, local) for _, local in job.targets]
     try:
         with Announcement(announced, tf.hex(), [name for name, _ in job.targets]):
             result = get_runtime().compute(job.tf_dict, tf, scratch=args.scratch, require_value=not args.scratch)
-            status = _results(args, job, result, stores, workdir)
+            status = _results(args, job, result, workdir)
     except TransformationError as exc:
         if exc.returncode is not None:
             sys.stdout.buffer.write(exc.stdout)
@@ -260,51 +278,16 @@ def _upload(args: argparse.Namespace, job, stores) -> None:
            say=lambda text: _say(args, 1, text))
 
 
-def _results(args: argparse.Namespace, job, result, stores, workdir: str) -> int:
-    from ...checksum.sidecar import atomic_write, write_sidecar
-    from ...checksum_class import Checksum
+def _results(args: argparse.Namespace, job, result, workdir: str) -> int:
     from ...transformer.runtime import get_runtime
+    from .results import write_results
 
-    runtime = get_runtime()
     if job.stdout_mode:
-        data = runtime.fingertip(result).content
-        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.write(get_runtime().fingertip(result).content)
         sys.stdout.flush()
         return 0
-    index = runtime.fingertip(result).get_value("plain")
-    status = 0
-    for name, local in job.targets:
-        target_local = local
-        if name in index:
-            checksum = Checksum(index[name])
-            write_sidecar(os.path.join(workdir, target_local), checksum)
-            if not (args.no_download or args.scratch):
-                _download(stores, runtime, checksum, target_local, args.quiet)
-            continue
-        prefix = name.rstrip("/") + "/"
-        sub = {k[len(prefix):]: v for k, v in index.items() if k.startswith(prefix)}
-        if not sub:
-            sys.stderr.write(f"seamless-run: no result for '{local}' was returned\n")
-            status = 1
-            continue
-        from ...buffer_class import Buffer
-
-        index_buffer = Buffer(sub, "plain")
-        base = os.path.join(workdir, target_local.rstrip("/"))
-        atomic_write(base + ".INDEX", index_buffer.content)
-        write_sidecar(base, index_buffer.get_checksum())
-        if not (args.no_download or args.scratch):
-            for rel, cs in sorted(sub.items()):
-                path = os.path.join(target_local, rel)
-                os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-                _download(stores, runtime, Checksum(cs), path, args.quiet)
-    return status
-
-
-def _download(stores, runtime, checksum, path: str, quiet: bool) -> None:
-    from ..transfer import download
-
-    download(stores.buffers, checksum, path, fallback=lambda cs: runtime.fingertip(cs).content, quiet=quiet)
+    return write_results(job.targets, result, workdir, download=not (args.no_download or args.scratch),
+                         quiet=args.quiet)
 
 
 if __name__ == "__main__":
