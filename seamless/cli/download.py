@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stdout", action="store_true", help="write the one file to stdout")
     p.add_argument("--directory", action="store_true", help="a checksum target is a folder's index")
     p.add_argument("--dest-rm", action="store_true", help="remove files of a folder that its index lacks")
+    p.add_argument("--index", action="store_true",
+                   help="for a folder: write its .INDEX and one .CHECKSUM per file, no file contents")
     add_storage_options(p, "read from this buffer folder instead")
     p.add_argument("-y", "--yes", action="store_true", help="(accepted; downloads are never asked about)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress")
@@ -91,6 +93,14 @@ def _main(args: argparse.Namespace) -> int:
             from ..checksum.sidecar import atomic_write
 
             atomic_write(index_path, Buffer(index, "plain").content)
+        if args.index:
+            from ..checksum.sidecar import write_sidecar
+
+            for rel, leaf in sorted(index.items()):
+                leaf_path = os.path.join(path, rel)
+                os.makedirs(os.path.dirname(leaf_path), exist_ok=True)
+                write_sidecar(leaf_path, leaf)
+            continue
         progress = Progress(f"download {path}", quiet=args.quiet)
         for n, (rel, leaf) in enumerate(sorted(index.items()), 1):
             leaf_path = os.path.join(path, rel)

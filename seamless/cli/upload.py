@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "store of the configuration and write their .CHECKSUM/.INDEX sidecars.")
     p.add_argument("paths", nargs="+", metavar="PATH")
     add_storage_options(p, "write into this buffer folder instead")
+    p.add_argument("-m", "-mv", "--move", dest="move", action="store_true",
+                   help="remove the files and folders once they are stored (their sidecars stay)")
     p.add_argument("-y", "--yes", action="store_true", help="(accepted; uploads are never asked about)")
     p.add_argument("-n", "--no", action="store_true", help="refuse to upload; only check and write sidecars")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
@@ -74,6 +76,17 @@ def _main(args: argparse.Namespace) -> int:
         if index is not None:
             atomic_write(path + ".INDEX", index)
         write_sidecar(path, checksum)
+    if args.move and not args.no:
+        import shutil
+
+        stored = buffers.has(list(files))
+        if not all(stored):
+            raise ValueError("not every buffer is in the store; nothing was removed")
+        for path, _, index in sidecars:  # files too (the reference keeps them, silently)
+            if index is not None:
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
     if not args.quiet and args.verbose:
         print(f"{count} uploaded, {len(files) - count} already stored")
     buffers.close()

@@ -89,3 +89,17 @@ def test_help_of_every_tool(work):
                              ("init", "main")):
         result = tool(work, module, function, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout, (module, function)
+
+
+def test_upload_move_and_download_index(work):
+    moved = tool(work, "upload", "main", "--move", "d", "f.txt")
+    assert moved.returncode == 0, moved.stderr
+    assert not (work / "d").exists() and not (work / "f.txt").exists()
+    assert (work / "d.INDEX").exists() and (work / "f.txt.CHECKSUM").exists()
+    index_only = tool(work, "download", "main", "--index", "d")
+    assert index_only.returncode == 0, index_only.stderr
+    assert (work / "d" / "s" / "b.txt.CHECKSUM").read_text().strip() == Buffer(b"yo\n").get_checksum().hex()
+    assert not (work / "d" / "s" / "b.txt").exists()
+    assert tool(work, "download", "main", "d", "f.txt").returncode == 1  # the sidecars count as stray files
+    assert tool(work, "download", "main", "--dest-rm", "d", "f.txt").returncode == 0
+    assert (work / "d" / "a.txt").read_text() == "hi\n" and (work / "f.txt").read_text() == "file\n"
