@@ -1,6 +1,11 @@
-"""A short tour of the checksum layer, runnable as the project's demo.
+"""A short tour, runnable as the project's demo.
 
     python examples/tour.py [PATH ...]
+
+Checksums of values, batches and files; then transformations, cached by
+identity in the embedded store (no servers, no configuration: the store in
+~/.cache/seamless, or SEAMLESS_CACHE): a Python function and a
+``seamless-run`` command, each run twice, the second time from the cache.
 
 Without arguments it works on a small example folder it creates; with paths
 it prints the checksum of each file (or the deep checksum of each folder),
@@ -55,6 +60,34 @@ def show_paths(paths: list[str]) -> None:
     print(f"file-checksum cache: {cache.hits} hits, {cache.misses} misses")
 
 
+def show_transformations(root: str) -> None:
+    import subprocess
+
+    import seamless.config
+    from seamless.transformer import direct
+
+    print("\nTransformations, cached by identity:")
+    seamless.config.init_for_tool("tour")
+
+    @direct
+    def add(a, b):
+        return a + b
+
+    for attempt in ("first", "second"):
+        start = time.perf_counter()
+        value = add(2, 3)
+        print(f"  add(2, 3) = {value}, {attempt} call {(time.perf_counter() - start) * 1e3:.1f} ms")
+    seamless_run = os.path.join(os.path.dirname(sys.executable), "seamless-run")
+    for attempt in ("first", "second"):
+        start = time.perf_counter()
+        done = subprocess.run([seamless_run, "wc -c input.dat"], cwd=root, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"  seamless-run failed: {done.stderr.strip()}")
+            return
+        print(f"  seamless-run 'wc -c input.dat' -> {done.stdout.strip()}, {attempt} run "
+              f"{time.perf_counter() - start:.2f} s")
+
+
 def example_folder(root: str) -> list[str]:
     os.makedirs(os.path.join(root, "indir", "sub"))
     with open(os.path.join(root, "indir", "x.txt"), "w") as f:
@@ -79,6 +112,7 @@ def main(argv: list[str]) -> int:
     else:
         with tempfile.TemporaryDirectory() as root:
             show_paths(example_folder(root))
+            show_transformations(root)
     return 0
 
 
