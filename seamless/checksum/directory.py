@@ -77,6 +77,12 @@ def build_index(root: str | os.PathLike[str], *, decompress: bool = False,
     return index
 
 
+def index_paths(root: str | os.PathLike[str]) -> dict[str, str]:
+    """Index key -> the file on disk, for an index built with decompress
+    (``x`` -> ``root/x.gz``)."""
+    return {strip_compression_suffix(rel)[0]: full for rel, full in list_files(root)}
+
+
 def index_buffer(index: dict[str, Any]) -> bytes:
     """The buffer whose checksum names the directory."""
     return plain_json(index) + b"\n"

@@ -7,13 +7,28 @@ import time
 from typing import Callable, TextIO
 
 from .. import errormap
+from ..exceptions import SeamlessError
+
+
+class ToolError(SeamlessError, ValueError):
+    """A request a tool cannot carry out as given (one line, exit 1)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def run(body: Callable[[], int], *, debug: bool = False, stream: TextIO | None = None) -> int:
     """Run a tool's body; turn expected errors into ``error: <message>`` and
     the exit code of seamless.errormap (tracebacks only for the unexpected,
-    or with debug)."""
+    or with debug). SIGTERM is an interruption, as Ctrl-C: cleanup runs,
+    the exit code is 130."""
+    import signal
+    import threading
+
     err = stream or sys.stderr
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return body()
     except KeyboardInterrupt:

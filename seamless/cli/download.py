@@ -16,7 +16,7 @@ import os
 import re
 import sys
 
-from .common import Progress, run
+from .common import Progress, ToolError, run
 from .stores import add_storage_options, open_store
 
 HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -39,14 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _plan(target: str, output: str | None, directory: bool) -> tuple[str, "object", bool]:
+def _plan(target: str, output: str | None, directory: bool, stdout: bool = False) -> tuple[str, "object", bool]:
     """(local path, checksum, is a folder) of one target."""
     from ..checksum.sidecar import read_sidecar
     from ..checksum_class import Checksum
 
     if HEX64.match(target):
-        if output is None and not directory:
-            raise ValueError(f"a checksum target needs -o (where to write): {target}")
+        if output is None and not directory and not stdout:
+            raise ToolError(f"a checksum target needs -o (where to write): {target}")
         return output or target, Checksum(target), directory
     if target.endswith(".CHECKSUM"):
         target = target[: -len(".CHECKSUM")]
@@ -71,13 +71,14 @@ def _main(args: argparse.Namespace) -> int:
     from .transfer import download
 
     if args.output and len(args.output) != len(args.targets):
-        raise ValueError("give one -o per target, or none")
+        raise ToolError("give one -o per target, or none")
     if args.stdout and len(args.targets) != 1:
-        raise ValueError("--stdout takes exactly one target")
+        raise ToolError("--stdout takes exactly one target")
     buffers = open_store("seamless-download", args)
     status = 0
     for i, target in enumerate(args.targets):
-        path, checksum, is_folder = _plan(target, args.output[i] if args.output else None, args.directory)
+        path, checksum, is_folder = _plan(target, args.output[i] if args.output else None, args.directory,
+                                          args.stdout)
         if args.stdout:
             sys.stdout.buffer.write(buffers.get(checksum))
             continue
@@ -87,7 +88,7 @@ def _main(args: argparse.Namespace) -> int:
             continue
         index = Buffer(buffers.get(checksum)).get_value("plain")
         if not isinstance(index, dict):
-            raise ValueError(f"{target}: the checksum is not a folder index")
+            raise ToolError(f"{target}: the checksum is not a folder index")
         index_path = path + ".INDEX"
         if not os.path.exists(index_path):
             from ..checksum.sidecar import atomic_write

@@ -39,5 +39,7 @@ def open_store(tool: str, args: argparse.Namespace):
         config.init_for_tool(tool)
     stores = config.get_stores()
     if stores is None or stores.buffers is None:
-        raise ValueError("no buffer store is configured (select a cluster, or set SEAMLESS_CACHE)")
+        from .common import ToolError
+
+        raise ToolError("no buffer store is configured (select a cluster, or set SEAMLESS_CACHE)")
     return stores.buffers

@@ -14,7 +14,7 @@ import argparse
 import os
 import sys
 
-from .common import run
+from .common import ToolError, run
 from .stores import add_storage_options, open_store
 
 
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from ..checksum.directory import build_index, index_buffer
+    from ..checksum.directory import build_index, index_buffer, index_paths
     from ..checksum.fingerprint import FileChecksumCache, default_cache_path
     from ..checksum.sidecar import atomic_write, write_sidecar
     from ..checksum_class import Checksum
@@ -52,8 +52,8 @@ def _main(args: argparse.Namespace) -> int:
         if os.path.isdir(path):
             index = build_index(path, decompress=True)
             buffer = index_buffer(index)
-            for key, checksum in index.items():
-                files.setdefault(Checksum(checksum), os.path.join(path, key))
+            for key, full in index_paths(path).items():
+                files.setdefault(Checksum(index[key]), full)
             small.append(buffer)
             from ..buffer_class import Buffer
 
@@ -81,7 +81,7 @@ def _main(args: argparse.Namespace) -> int:
 
         stored = buffers.has(list(files))
         if not all(stored):
-            raise ValueError("not every buffer is in the store; nothing was removed")
+            raise ToolError("not every buffer is in the store; nothing was removed")
         for path, _, index in sidecars:  # files too (the reference keeps them, silently)
             if index is not None:
                 shutil.rmtree(path)

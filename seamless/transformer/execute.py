@@ -94,44 +94,60 @@ def run_python(tf_dict: dict[str, Any], resolve: Resolver) -> Any:
 
 
 class _Links:
-    """Store files linked into a workspace, checked after the command: a
-    command that wrote to its input through the link has changed the stored
-    buffer, which is then removed from the store (it no longer matches its
-    name) and the transformation fails."""
+    """Store files hard-linked into a workspace, checked after the command.
+
+    A file this process may write (always, as root) is hashed again: a
+    command that wrote to its input through the link, or another job's
+    command that did so meanwhile, is caught, the transformation fails and
+    the damaged copy leaves the store. A file it may not write (the store's
+    0444, as another user) can only change if someone chmods it; its size
+    and mtime are compared."""
 
     def __init__(self) -> None:
-        self.links: list[tuple[str, str, tuple[int, int]]] = []
+        self.links: list[tuple[str, str, Checksum, tuple[int, int] | None]] = []
         self.written: dict[str, Checksum] = {}  # workspace path -> the checksum written there
 
-    def add(self, store_path: str, target: str) -> bool:
+    def add(self, store_path: str, target: str, checksum: Checksum) -> bool:
         try:
             os.link(store_path, target)
         except OSError:  # another file system, or links refused
             return False
+        writable = os.geteuid() == 0 or os.access(store_path, os.W_OK)
         st = os.stat(store_path)
-        self.links.append((store_path, target, (st.st_size, st.st_mtime_ns)))
+        self.links.append((store_path, target, checksum, None if writable else (st.st_size, st.st_mtime_ns)))
         return True
 
     def check(self) -> None:
+        from .. import _native
+
         changed = []
-        for store_path, target, before in self.links:
+        for store_path, target, checksum, before in self.links:
             try:
                 st = os.stat(store_path)
+                if before is not None:
+                    intact = (st.st_size, st.st_mtime_ns) == before
+                else:
+                    intact = _native.hash_file(store_path)[0] == checksum.bytes()
             except FileNotFoundError:
                 continue
-            if (st.st_size, st.st_mtime_ns) != before:
-                os.unlink(store_path)
+            if not intact:
+                try:
+                    os.unlink(store_path)
+                except FileNotFoundError:
+                    pass
                 changed.append(os.path.basename(target))
         if changed:
-            raise TransformationError(f"the command modified its input file(s) {', '.join(changed)}; inputs "
-                                      "must be read only (the damaged copies were removed from the store)")
+            raise TransformationError(f"input file(s) {', '.join(changed)} changed while the command ran "
+                                      "(inputs must be read only); the damaged copies were removed from the "
+                                      "store and nothing was cached")
 
 
 def _write_leaf(target: str, checksum: Checksum, resolve: Resolver, locate: Locator | None,
                 links: _Links | None) -> None:
     """One file of the workspace: a hard link to the store's file when the
     store is a folder on the same file system (checked afterwards, see
-    _Links), else a copy made by the kernel, else the buffer's bytes."""
+    _Links), else a copy made by the kernel, else the buffer's bytes. A pin
+    named like a compressed file gets compressed bytes."""
     if links is not None:
         previous = links.written.setdefault(os.path.normpath(target), checksum)
         if previous != checksum:
@@ -139,9 +155,22 @@ def _write_leaf(target: str, checksum: Checksum, resolve: Resolver, locate: Loca
                                       f"{os.path.basename(target)!r} in the workspace")
         if os.path.lexists(target):
             return  # the same content, already there (an input that is also a --metafile)
+    if target.endswith((".gz", ".zst")):
+        data = resolve(checksum).content
+        if target.endswith(".gz"):
+            import gzip
+
+            data = gzip.compress(data)
+        else:
+            import zstandard
+
+            data = zstandard.ZstdCompressor().compress(data)
+        with open(target, "wb") as f:
+            f.write(data)
+        return
     path = locate(checksum) if locate is not None else None
     if path is not None:
-        if links is not None and links.add(path, target):
+        if links is not None and links.add(path, target, checksum):
             return
         shutil.copyfile(path, target)
     else:
@@ -184,6 +213,22 @@ def _materialize(workspace: str, name: str, checksum: Checksum, celltype: str, m
     with open(target, "w", encoding="utf-8") as f:
         f.write(json.dumps(value))
     return target
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop a command and everything it started (its own session)."""
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=5)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _conda_activation(tf_dict: dict[str, Any], resolve: Resolver) -> str:
@@ -243,14 +288,20 @@ def run_bash(tf_dict: dict[str, Any], resolve: Resolver, locate: Locator | None 
             f.write(script)
         process = subprocess.Popen(["/bin/bash", "-c", script], cwd=workspace, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, start_new_session=True)
-        stdout, stderr = process.communicate()
+        try:
+            stdout, stderr = process.communicate()
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM): the command goes too
+            _kill_group(process)
+            links.check()
+            raise
         links.check()
         if process.returncode != 0:
             stdout += _partial_result(workspace)
             error = TransformationError(
                 f"bash transformation failed with exit code {process.returncode}\ncommand:\n{code}\n"
                 f"stdout:\n{stdout.decode(errors='replace')[-4000:]}\nstderr:\n{stderr.decode(errors='replace')[-4000:]}")
-            error.returncode = process.returncode
+            # killed by signal N: 128 + N, as a shell reports it
+            error.returncode = process.returncode if process.returncode > 0 else 128 - process.returncode
             error.stdout, error.stderr = stdout, stderr
             raise error
         result_path = os.path.join(workspace, "RESULT")

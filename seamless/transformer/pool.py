@@ -25,9 +25,21 @@ SHARED_MEMORY_MIN = 64 * 1024
 RETRIES = 2
 
 
-def _pin_checksums(tf_dict: dict[str, Any]) -> list[str]:
-    return [value[2] for key, value in tf_dict.items()
-            if (is_pin(key) or key.startswith(META_PREFIX)) and isinstance(value, (list, tuple))]
+def _needed(tf_dict: dict[str, Any], resolve: Callable[[Checksum], Buffer]) -> list[str]:
+    """Every buffer the execution will ask for, once each: the pins, the
+    files of folder pins, the environment."""
+    needed: dict[str, None] = {}
+    formats = tf_dict.get("__format__") or {}
+    for key, value in tf_dict.items():
+        if not ((is_pin(key) or key.startswith(META_PREFIX)) and isinstance(value, (list, tuple))):
+            continue
+        needed[value[2]] = None
+        if ((formats.get(key) or {}).get("filesystem") or {}).get("mode") == "directory":
+            for leaf in resolve(Checksum(value[2])).get_value("plain").values():
+                needed[leaf] = None
+    if tf_dict.get("__env__"):
+        needed[tf_dict["__env__"]] = None
+    return list(needed)
 
 
 def _attach(name: str) -> shared_memory.SharedMemory:
@@ -105,8 +117,10 @@ class SpawnPool:
     def run(self, tf_dict: dict[str, Any], resolve: Callable[[Checksum], Buffer]
             ) -> tuple[Buffer, list[Buffer], dict[str, Any]]:
         """Execute tf_dict in a worker: (result, leaves, figures)."""
-        payload = {cs: _export(resolve(Checksum(cs)).content) for cs in _pin_checksums(tf_dict)}
+        payload: dict[str, tuple[str, Any, int]] = {}
         try:
+            for cs in _needed(tf_dict, resolve):
+                payload[cs] = _export(resolve(Checksum(cs)).content)
             for attempt in range(RETRIES + 1):
                 executor = self._executor
                 try:

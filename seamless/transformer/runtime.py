@@ -166,6 +166,11 @@ class Runtime:
         if result is not None:
             return result
         with self.lock:
+            # an execution that finished since the lookup above left its result here
+            # before it left self.active: look again under the lock
+            done = self.results.get(tf)
+            if done is not None and (not require_value or self.resolvable(done)):
+                return done
             future = self.active.get(tf)
             owner = future is None
             if owner:

@@ -148,7 +148,7 @@ def test_a_command_that_writes_its_input_is_caught(folder):
     (folder / "data.txt").write_text("original\n")
     result = run(folder, "-c", "truncate -s 3 data.txt; echo x")
     assert result.returncode == 1
-    assert b"modified its input" in result.stderr
+    assert b"changed while the command ran" in result.stderr
     assert (folder / "data.txt").read_text() == "original\n"
 
 
@@ -209,3 +209,22 @@ def test_a_stale_future_is_an_error(folder):
     assert stale.returncode == 1 and b"Stale future" in stale.stderr and b"in.txt.FUTURE" in stale.stderr
     future.unlink()
     assert run(folder, "cat", "in.txt").stdout == b"x\n"
+
+
+def test_compressed_inputs_and_folders_with_compressed_files(folder):
+    import gzip
+
+    (folder / "a.txt.gz").write_bytes(gzip.compress(b"zipped\n"))
+    (folder / "indir").mkdir()
+    (folder / "indir" / "p.txt.gz").write_bytes(gzip.compress(b"inner\n"))
+    result = run(folder, "zcat", "a.txt.gz")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"zipped\n"
+    listing = run(folder, "ls", "indir/")
+    assert listing.returncode == 0, listing.stderr
+    assert listing.stdout == b"p.txt\n"  # folders are given by content: the decompressed file
+
+
+def test_a_signal_gives_128_plus_its_number(folder):
+    killed = run(folder, "-c", "kill -9 $$")
+    assert killed.returncode == 137

@@ -71,3 +71,28 @@ def test_a_dying_worker_is_replaced(spawned):
         return x + 1
 
     assert fine(1).run() == 2
+
+
+def test_the_same_large_input_twice_and_bash_with_a_folder(spawned, tmp_path):
+    @delayed
+    def both(a, b):
+        return float(a.sum() + b.sum())
+
+    data = np.ones(100_000)
+    assert both(data, data).run() == 200_000.0
+    assert not [n for n in os.listdir("/dev/shm") if n.startswith("psm_")]
+
+    from seamless import Buffer
+    from seamless.transformer.runtime import get_runtime, store_definition
+
+    leaf = Buffer(b"inside\n")
+    index = Buffer({"x.txt": leaf.get_checksum().hex()}, "plain")
+    code = Buffer("cat indir/x.txt > RESULT", "text")
+    tf_dict = {"__language__": "bash", "__output__": ["result", "bytes", None],
+               "code": ["text", None, code.get_checksum().hex()],
+               "indir": ["mixed", None, index.get_checksum().hex()],
+               "__format__": {"indir": {"celltype": "deepfolder",
+                                        "filesystem": {"mode": "directory", "optional": True}}}}
+    tf = store_definition(tf_dict, [leaf, index, code])
+    result = get_runtime().compute(tf_dict, tf)
+    assert get_runtime().resolve(result).content == b"inside\n"

@@ -375,7 +375,7 @@ def checksum_inputs(job: Job, checksum_file: Any = None) -> None:
     present, else by hashing (checksum_file(path) -> hex, streamed)."""
     from ...checksum.algorithms import DEFAULT_ALGORITHM
     from ...checksum.compression import decompressed_checksum, strip_compression_suffix
-    from ...checksum.directory import build_index, index_buffer
+    from ...checksum.directory import build_index, index_buffer, index_paths
 
     if checksum_file is None:
         from ...checksum.calculate_checksum import (
@@ -397,8 +397,7 @@ def checksum_inputs(job: Job, checksum_file: Any = None) -> None:
             else:
                 item.index = build_index(item.path, decompress=True)
                 item.checksum = Buffer(index_buffer(item.index)).get_checksum()
-                for key in item.index:
-                    item.files[key] = os.path.join(item.path, key)
+                item.files.update(index_paths(item.path))
             job.tf_dict[item.pin] = ["mixed", None, item.checksum.hex()]
         else:
             _, suffix = strip_compression_suffix(item.path)

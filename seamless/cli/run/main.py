@@ -161,6 +161,9 @@ def _run(args: argparse.Namespace, words: list[str]) -> int:
                     mapping=args.mapping, metafiles=args.metafile, conda=args.conda, docker=args.docker)
     except (UsageError, ValueError, OSError) as exc:
         raise RunError(str(exc)) from None
+    if (args.qsubmit or args.scratch) and job.stdout_mode:
+        raise RunError(f"{'--qsubmit' if args.qsubmit else '--scratch'} needs a capture target (-cp or an "
+                       "output redirection of the last command): the result must go somewhere")
     if stores is None:
         return _dry(args, job)
     _upload(args, job, stores)
@@ -197,6 +200,7 @@ def _run(args: argparse.Namespace, words: list[str]) -> int:
             sys.stdout.flush()
             sys.stderr.buffer.write(exc.stderr)
             sys.stderr.write(f"seamless-run: the command failed with exit code {exc.returncode}\n")
+            sys.stderr.flush()
             return exc.returncode
         raise RunError(f"the transformation failed:\n{exc}") from None
     return status

@@ -34,9 +34,12 @@ def write_results(targets: list[tuple[str, str]], result: Any, workdir: str, *, 
     for name, local in targets:
         if name in index:
             checksum = Checksum(index[name])
-            write_sidecar(os.path.join(workdir, local), checksum)
-            if download:
+            if download:  # the file first: a sidecar never names content that is not there
                 get(checksum, local)
+            elif os.path.exists(os.path.join(base, local)):
+                sys.stderr.write(f"seamless-run: note: {local} is left as it was, and does not match its new "
+                                 ".CHECKSUM (-nd)\n")
+            write_sidecar(os.path.join(workdir, local), checksum)
             continue
         prefix = name.rstrip("/") + "/"
         sub = {k[len(prefix):]: v for k, v in index.items() if k.startswith(prefix)}
@@ -44,11 +47,11 @@ def write_results(targets: list[tuple[str, str]], result: Any, workdir: str, *, 
             sys.stderr.write(f"seamless-run: no result for '{local}' was returned\n")
             status = 1
             continue
+        if download:
+            for rel, cs in sorted(sub.items()):
+                get(Checksum(cs), os.path.join(local, rel))
         index_buffer = Buffer(sub, "plain")
         sidecar_base = os.path.join(workdir, local.rstrip("/"))
         atomic_write(sidecar_base + ".INDEX", index_buffer.content)
         write_sidecar(sidecar_base, index_buffer.get_checksum())
-        if download:
-            for rel, cs in sorted(sub.items()):
-                get(Checksum(cs), os.path.join(local, rel))
     return status
