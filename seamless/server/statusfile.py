@@ -31,16 +31,22 @@ class StatusFile:
         self.contents = self._read(wait)
 
     def _read(self, wait: float) -> dict[str, Any]:
+        """The file's JSON object. A file that is missing, or exists but is
+        not yet valid JSON (a launcher that writes it in place, not through
+        a rename, may be halfway), is waited for."""
         deadline = time.monotonic() + wait
-        while not os.path.exists(self.path):
+        while True:
+            try:
+                with open(self.path, encoding="utf-8") as f:
+                    contents = json.load(f)
+                break
+            except FileNotFoundError:
+                problem = "not found"
+            except ValueError:
+                problem = "not valid JSON"
             if time.monotonic() > deadline:
-                raise StatusFileError(f"Status file '{self.path}' not found after {wait:g} seconds")
+                raise StatusFileError(f"Status file '{self.path}' {problem} after {wait:g} seconds")
             time.sleep(0.005)
-        try:
-            with open(self.path, encoding="utf-8") as f:
-                contents = json.load(f)
-        except ValueError:
-            raise StatusFileError(f"Status file '{self.path}' is not valid JSON") from None
         if not isinstance(contents, dict):
             raise StatusFileError(f"Status file '{self.path}' must contain a JSON object")
         return contents

@@ -145,3 +145,28 @@ def test_relative_database_path(tmp_path):
     with ServerProcess("seamless-database", ["rel.db", "--writable"], tmp_path) as srv:
         assert srv.request("PUT", "/", {"type": "transformation", "checksum": "aa" * 32, "value": "bb" * 32})[0] == 200
     assert (tmp_path / "rel.db").exists()
+
+
+def test_a_status_file_written_in_place_is_waited_for(tmp_path):
+    """A launcher that writes the file in place, not through a rename: the
+    server may find it empty, and must wait for its content."""
+    status = tmp_path / "inplace.json"
+    status.write_text("")
+    command = [sys.executable, "-m", "seamless.hashserver", str(tmp_path / "b"), "--writable", "--port", "0",
+               "--status-file", str(status)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.5)
+        status.write_text('{"written": "late"}')
+        deadline = time.monotonic() + 20
+        contents: dict = {}
+        while time.monotonic() < deadline and contents.get("status") != "running":
+            time.sleep(0.05)
+            try:
+                contents = json.loads(status.read_text() or "{}")
+            except ValueError:
+                contents = {}
+        assert contents.get("status") == "running" and contents["written"] == "late"
+    finally:
+        process.terminate()
+        assert process.wait(20) == 0
