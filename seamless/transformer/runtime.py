@@ -82,7 +82,8 @@ class Runtime:
         self.reverse: dict[Checksum, set[Checksum]] = {}
         self.dicts: dict[Checksum, dict[str, Any]] = {}
         self.active: dict[Checksum, Future[Checksum]] = {}
-        self.stored: set[Checksum] = set()  # buffers known to be in the buffer store
+        self.stored: set[Checksum] = set()  # buffers known to be in the buffer store below
+        self._stored_in: Any = None
         _resolve.register_source(_store_source)
 
     # -- buffers -------------------------------------------------------------
@@ -104,7 +105,13 @@ class Runtime:
 
     def keep(self, buffers: Iterable[Buffer], scratch: bool = False) -> None:
         """Keep buffers: in memory (temporarily), and in the buffer store
-        unless scratch. The stores get all of them in one batch."""
+        unless scratch. The store is asked once which it lacks, and gets only
+        those."""
+        stores = _stores()
+        target = stores.buffers if stores is not None else None
+        if target is not self._stored_in:  # another store (a stage change, a new init())
+            self.stored.clear()
+            self._stored_in = target
         cache = get_buffer_cache()
         pending: dict[Checksum, Buffer] = {}
         for buffer in buffers:
@@ -112,14 +119,13 @@ class Runtime:
             cache.tempref(checksum, buffer)
             if not scratch and checksum not in self.stored:
                 pending[checksum] = buffer
-        stores = _stores()
-        if not pending or stores is None or stores.buffers is None:
+        if not pending or target is None:
             return
         wanted = list(pending)
-        present = stores.buffers.has(wanted)  # one batched look first: most buffers are there already
+        present = target.has(wanted)  # one batched look first: most buffers are there already
         missing = [pending[cs] for cs, ok in zip(wanted, present) if not ok]
         if missing:
-            stores.buffers.put_many([b.content for b in missing])
+            target.put_many([b.content for b in missing])
         self.stored.update(wanted)
 
     # -- lookups -------------------------------------------------------------

@@ -163,3 +163,21 @@ def test_is_cached(cache):
     assert not tf.is_cached()
     tf.compute()
     assert tf.is_cached()
+
+
+def test_a_new_store_gets_the_buffers_again(memory, monkeypatch):
+    import seamless.config
+    from seamless.transformer import delayed
+
+    @delayed
+    def inc(x):
+        return x + 1
+
+    monkeypatch.setenv("SEAMLESS_CACHE", str(memory / "one"))
+    seamless.config.init()
+    assert inc(1).run() == 2
+    seamless.config.set_stage("other")  # another folder, same process
+    assert inc(1).run() == 2
+    stage_folder = memory / "one" / "__TOPLEVEL__" / "STAGE-other"
+    code = inc(1).dict["code"][2]
+    assert (stage_folder / code[:2] / code).exists()  # the code buffer went to the new store too
