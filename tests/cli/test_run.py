@@ -228,3 +228,27 @@ def test_compressed_inputs_and_folders_with_compressed_files(folder):
 def test_a_signal_gives_128_plus_its_number(folder):
     killed = run(folder, "-c", "kill -9 $$")
     assert killed.returncode == 137
+
+
+def test_cancel_stops_a_running_command(folder):
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEAMLESS_")}
+    env.update(SEAMLESS_CACHE=str(folder.parent / "cache"), XDG_CACHE_HOME=str(folder.parent / "xdg"),
+               HOME=str(folder.parent))
+    tf = run(folder, "--dry", "-vvv", "sleep 30; echo never").stdout.decode().strip()
+    process = subprocess.Popen(RUN + ["sleep 30; echo never"], cwd=folder, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    running = folder.parent / ".seamless" / "running"
+    deadline = time.time() + 30
+    while not (running.exists() and any(n.startswith(tf) for n in os.listdir(running))) and time.time() < deadline:
+        time.sleep(0.05)
+    cancel = subprocess.run([sys.executable, "-m", "seamless.cli.cancel", tf], cwd=folder, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert cancel.returncode == 0 and "canceled" in cancel.stdout
+    assert process.wait(timeout=20) == 130
+    assert b"never" not in process.stdout.read()
+    again = subprocess.run([sys.executable, "-m", "seamless.cli.cancel", tf], cwd=folder, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2
+    assert database(folder).execute("SELECT count(*) FROM transformation").fetchone() == (0,)

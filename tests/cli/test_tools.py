@@ -85,7 +85,7 @@ def test_help_of_every_tool(work):
     for module, function in (("upload", "main"), ("download", "main"), ("checksum_tools", "checksum_main"),
                              ("checksum_tools", "checksum_file_main"), ("checksum_tools", "checksum_index_main"),
                              ("resolve", "resolve_main"), ("resolve", "fingertip_main"), ("run.main", "main"),
-                             ("run_transformation", "main"),
+                             ("run_transformation", "main"), ("cancel", "main"),
                              ("init", "main")):
         result = tool(work, module, function, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout, (module, function)

@@ -187,11 +187,12 @@ def _run(args: argparse.Namespace, words: list[str]) -> int:
                            "capture_stdout": any(name == "STDOUT" for name, _ in job.targets)}})
         _say(args, 1, f"queued in {queue_path()}")
         return 0
+    from ..running import registered
     from .futures import Announcement
 
     announced = [os.path.join(workdir, local) for _, local in job.targets]
     try:
-        with Announcement(announced, tf.hex(), [name for name, _ in job.targets]):
+        with Announcement(announced, tf.hex(), [name for name, _ in job.targets]), registered(tf.hex()):
             result = get_runtime().compute(job.tf_dict, tf, scratch=args.scratch, require_value=not args.scratch)
             status = _results(args, job, result, workdir)
     except TransformationError as exc:
