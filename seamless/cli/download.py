@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stdout", action="store_true", help="write the one file to stdout")
     p.add_argument("--directory", action="store_true", help="a checksum target is a folder's index")
     p.add_argument("--dest-rm", action="store_true", help="remove files of a folder that its index lacks")
+    p.add_argument("--compression", choices=["gz", "zst"],
+                   help="write each file compressed, with this suffix added")
     p.add_argument("--index", action="store_true",
                    help="for a folder: write its .INDEX and one .CHECKSUM per file, no file contents")
     add_storage_options(p, "read from this buffer folder instead")
@@ -59,6 +61,38 @@ def _plan(target: str, output: str | None, directory: bool, stdout: bool = False
     return output or target, checksum, os.path.exists(target + ".INDEX") or directory
 
 
+def _compress(path: str, kind: str) -> None:
+    """path -> path.gz / path.zst (streamed), then path removed."""
+    import shutil
+
+    target = f"{path}.{kind}"
+    tmp = f"{target}.part"
+    with open(path, "rb") as source:
+        if kind == "gz":
+            import gzip
+
+            with gzip.open(tmp, "wb") as sink:
+                shutil.copyfileobj(source, sink, 1 << 20)
+        else:
+            import zstandard
+
+            with open(tmp, "wb") as raw, zstandard.ZstdCompressor().stream_writer(raw) as sink:
+                shutil.copyfileobj(source, sink, 1 << 20)
+    os.replace(tmp, target)
+    os.unlink(path)
+
+
+def _fetch(buffers, checksum, path: str, args: argparse.Namespace) -> None:
+    """One file: downloaded unless it is there already (compressed, if asked)."""
+    from .transfer import download
+
+    if args.compression:
+        download(buffers, checksum, path, quiet=args.quiet)
+        _compress(path, args.compression)
+    elif not _matches(path, checksum):
+        download(buffers, checksum, path, quiet=args.quiet)
+
+
 def _matches(path: str, checksum) -> bool:
     from ..checksum.calculate_checksum import calculate_file_checksum
 
@@ -68,8 +102,6 @@ def _matches(path: str, checksum) -> bool:
 def _main(args: argparse.Namespace) -> int:
     from ..buffer_class import Buffer
     from ..checksum_class import Checksum
-    from .transfer import download
-
     if args.output and len(args.output) != len(args.targets):
         raise ToolError("give one -o per target, or none")
     if args.stdout and len(args.targets) != 1:
@@ -83,8 +115,7 @@ def _main(args: argparse.Namespace) -> int:
             sys.stdout.buffer.write(buffers.get(checksum))
             continue
         if not is_folder:
-            if not _matches(path, checksum):
-                download(buffers, checksum, path, quiet=args.quiet)
+            _fetch(buffers, checksum, path, args)
             continue
         index = Buffer(buffers.get(checksum)).get_value("plain")
         if not isinstance(index, dict):
@@ -104,15 +135,15 @@ def _main(args: argparse.Namespace) -> int:
             continue
         progress = Progress(f"download {path}", quiet=args.quiet)
         for n, (rel, leaf) in enumerate(sorted(index.items()), 1):
-            leaf_path = os.path.join(path, rel)
-            if not _matches(leaf_path, Checksum(leaf)):
-                download(buffers, Checksum(leaf), leaf_path, quiet=args.quiet)
+            _fetch(buffers, Checksum(leaf), os.path.join(path, rel), args)
             progress.update(f"{n}/{len(index)} files")
         progress.done()
         extra = []
         for root, _, names in os.walk(path):
             for name in names:
                 rel = os.path.relpath(os.path.join(root, name), path).replace(os.sep, "/")
+                if args.compression and rel.endswith("." + args.compression):
+                    rel = rel[: -len(args.compression) - 1]
                 if rel not in index:
                     extra.append(os.path.join(root, name))
         if extra and args.dest_rm:

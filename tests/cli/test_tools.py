@@ -103,3 +103,20 @@ def test_upload_move_and_download_index(work):
     assert tool(work, "download", "main", "d", "f.txt").returncode == 1  # the sidecars count as stray files
     assert tool(work, "download", "main", "--dest-rm", "d", "f.txt").returncode == 0
     assert (work / "d" / "a.txt").read_text() == "hi\n" and (work / "f.txt").read_text() == "file\n"
+
+
+def test_download_compressed(work):
+    import zstandard
+
+    assert tool(work, "upload", "main", "d", "f.txt").returncode == 0
+    os.unlink(work / "f.txt")
+    done = tool(work, "download", "main", "--compression", "gz", "f.txt")
+    assert done.returncode == 0, done.stderr
+    assert gzip.decompress((work / "f.txt.gz").read_bytes()) == b"file\n" and not (work / "f.txt").exists()
+    import shutil
+
+    shutil.rmtree(work / "d")
+    folder = tool(work, "download", "main", "--compression", "zst", "d")
+    assert folder.returncode == 0, folder.stderr
+    data = (work / "d" / "s" / "b.txt.zst").read_bytes()
+    assert zstandard.ZstdDecompressor().decompressobj().decompress(data) == b"yo\n"
