@@ -23,6 +23,14 @@ def build_parser() -> argparse.ArgumentParser:
                                 "store of the configuration and write their .CHECKSUM/.INDEX sidecars.")
     p.add_argument("paths", nargs="+", metavar="PATH")
     add_storage_options(p, "write into this buffer folder instead")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--copy", dest="link", action="store_const", const=None, help="copy files in (the default)")
+    how.add_argument("--hardlink", dest="link", action="store_const", const="hard",
+                     help="hard-link files into a buffer folder here instead of copying (they must never change)")
+    how.add_argument("--symlink", dest="link", action="store_const", const="symbolic",
+                     help="symbolic links into a buffer folder here (the files must stay and never change)")
+    p.add_argument("--incremental", action="store_true",
+                   help="with --hardlink: skip files whose .CHECKSUM names a buffer that is this very file")
     p.add_argument("-m", "-mv", "--move", dest="move", action="store_true",
                    help="remove the files and folders once they are stored (their sidecars stay)")
     p.add_argument("-y", "--yes", action="store_true", help="(accepted; uploads are never asked about)")
@@ -40,7 +48,13 @@ def _main(args: argparse.Namespace) -> int:
     from ..checksum_class import Checksum
     from .transfer import upload
 
+    if args.incremental and args.link != "hard":
+        raise ToolError("--incremental goes with --hardlink")
     buffers = open_store("seamless-upload", args)
+    store = getattr(buffers, "store", None)
+    if args.link and store is None:
+        raise ToolError("--hardlink and --symlink need a buffer folder on this machine (--destination, or a "
+                        "local cluster)")
     cache = FileChecksumCache(default_cache_path(), verify="stat")
     files: dict[Checksum, str] = {}
     small: list[bytes] = []
@@ -63,6 +77,13 @@ def _main(args: argparse.Namespace) -> int:
                 decompressed_checksum,
                 strip_compression_suffix,
             )
+            from ..checksum.sidecar import read_sidecar
+
+            if args.incremental:
+                known = read_sidecar(path)
+                stored = store.get_path(known) if known is not None else None
+                if stored is not None and os.path.samefile(stored, path):
+                    continue  # this very file is the buffer already
 
             _, suffix = strip_compression_suffix(path)
             checksum = Checksum(decompressed_checksum(path, suffix) if suffix else cache.checksum(path))
@@ -70,6 +91,10 @@ def _main(args: argparse.Namespace) -> int:
             sidecars.append((path, checksum, None))
         else:
             raise FileNotFoundError(2, "no such file or folder", path)
+    if args.link and not args.no:
+        for checksum, path in list(files.items()):
+            if not path.endswith((".gz", ".zst")) and store.link_in(path, checksum, symbolic=args.link == "symbolic"):
+                del files[checksum]  # linked, nothing to copy
     count, total = upload(buffers, files, small, quiet=args.quiet, refuse=args.no,
                           say=None if args.quiet else lambda text: sys.stderr.write(f"seamless-upload: {text}\n"))
     for path, checksum, index in sidecars:

@@ -292,6 +292,25 @@ class BufferStore:
             pass
         return removed
 
+    def link_in(self, path: str | os.PathLike[str], checksum: ChecksumLike, *, symbolic: bool = False) -> bool:
+        """Make an existing file the buffer of checksum by a hard link (or a
+        symbolic one) instead of a copy: no bytes are written, and the file
+        must never change afterwards (seamless-upload --hardlink/--symlink).
+        The caller hashed it. False if the buffer was there already."""
+        self._writable()
+        final = self._path(as_checksum(checksum))
+        if os.path.lexists(final):
+            return False
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        try:
+            if symbolic:
+                os.symlink(os.path.abspath(path), final)
+            else:
+                os.link(path, final)
+        except FileExistsError:
+            return False
+        return True
+
     # ---- reading -------------------------------------------------------
 
     def _path(self, checksum: Checksum) -> str:

@@ -120,3 +120,22 @@ def test_download_compressed(work):
     assert folder.returncode == 0, folder.stderr
     data = (work / "d" / "s" / "b.txt.zst").read_bytes()
     assert zstandard.ZstdDecompressor().decompressobj().decompress(data) == b"yo\n"
+
+
+def test_upload_by_links_into_a_buffer_folder(work, tmp_path):
+    from seamless.hashserver.store import BufferStore
+
+    folder = tmp_path / "buffers"
+    BufferStore(str(folder))  # a prefix-layout folder
+    linked = tool(work, "upload", "main", "--destination", str(folder), "--hardlink", "d", "f.txt")
+    assert linked.returncode == 0, linked.stderr
+    stored = folder / FILE_CS[:2] / FILE_CS
+    assert os.path.samefile(stored, work / "f.txt")  # the same file, no copy
+    again = tool(work, "upload", "main", "--destination", str(folder), "--hardlink", "--incremental", "-v", "f.txt")
+    assert again.returncode == 0 and "0 uploaded" in again.stdout
+    other = tmp_path / "other"
+    BufferStore(str(other))
+    assert tool(work, "upload", "main", "--destination", str(other), "--symlink", "f.txt").returncode == 0
+    assert os.path.islink(other / FILE_CS[:2] / FILE_CS)
+    refused = tool(work, "upload", "main", "--incremental", "f.txt")
+    assert refused.returncode == 1 and "--incremental goes with --hardlink" in refused.stderr
