@@ -221,13 +221,34 @@ class Runtime:
         if stores is not None and stores.results is not None:
             stores.results.set_transformation(tf, result)
             if record:
+                entry = minimal_record(tf.hex(), result.hex(), mode, figures)
+                envelope = replay_envelope(tf_dict)
+                if envelope:
+                    # what the identity leaves out but a recomputation needs
+                    # (META__ pins, the environment): kept so that fingertipping
+                    # in another process can run it (the reference loses it)
+                    buffer = Buffer(envelope, "plain")
+                    self.keep([buffer])
+                    entry[ENVELOPE_FIELD] = buffer.get_checksum().hex()
                 try:
-                    stores.results.set_metadata(tf, result, minimal_record(tf.hex(), result.hex(), mode, figures))
+                    stores.results.set_metadata(tf, result, entry)
                 except ConflictError as exc:  # a record from an earlier run: evidence, not identity
                     LOGGER.info("execution record of %s not replaced: %s", tf.hex(), exc)
         return result
 
     # -- fingertipping -------------------------------------------------------
+
+    def _recorded_envelope(self, tf: Checksum, active: set[Checksum]) -> dict[str, Any]:
+        """The replay envelope that the execution record of tf points to."""
+        stores = _stores()
+        if stores is None or stores.results is None:
+            return {}
+        record = stores.results.get_metadata(tf) or {}
+        envelope = record.get(ENVELOPE_FIELD) if isinstance(record, dict) else None
+        if not envelope:
+            return {}
+        value = self.fingertip(Checksum(envelope), active).get_value("plain")
+        return value if isinstance(value, dict) else {}
 
     def fingertip(self, checksum: Checksum, _active: set[Checksum] | None = None) -> Buffer:
         """The buffer of checksum; if no store has it, recompute it from a
@@ -250,6 +271,7 @@ class Runtime:
             if tf_dict is None:
                 try:
                     tf_dict = self.fingertip(tf, active).get_value("plain")
+                    tf_dict.update(self._recorded_envelope(tf, active))
                 except CacheMissError:
                     continue
             try:
@@ -288,6 +310,16 @@ def get_runtime() -> Runtime:
 
 
 _resolve.register_fingertipper(lambda checksum: get_runtime().fingertip(checksum))
+
+
+#: The field of an execution record that names the replay envelope.
+ENVELOPE_FIELD = "replay_envelope"
+
+
+def replay_envelope(tf_dict: dict[str, Any]) -> dict[str, Any]:
+    """The keys of tf_dict outside its identity that a recomputation needs:
+    META__ pins and the environment."""
+    return {k: v for k, v in tf_dict.items() if k.startswith("META__") or k == "__env__"}
 
 
 def reset_runtime() -> None:

@@ -252,3 +252,22 @@ def test_cancel_stops_a_running_command(folder):
                            capture_output=True, text=True, timeout=60)
     assert again.returncode == 2
     assert database(folder).execute("SELECT count(*) FROM transformation").fetchone() == (0,)
+
+
+def test_a_job_with_meta_variables_can_be_fingertipped_in_a_new_process(folder):
+    done = run(folder, "--metavar", "N=3", "seq 1 $N")
+    assert done.returncode == 0 and done.stdout == b"1\n2\n3\n", done.stderr
+    result = Buffer(b"1\n2\n3\n").get_checksum().hex()
+    stored = folder.parent / "cache" / "__TOPLEVEL__" / result[:2] / result
+    os.chmod(stored, 0o644)
+    stored.unlink()  # as if it had been scratch
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEAMLESS_")}
+    env.update(SEAMLESS_CACHE=str(folder.parent / "cache"), XDG_CACHE_HOME=str(folder.parent / "xdg"))
+    again = subprocess.run([sys.executable, "-m", "seamless.cli.resolve", result], cwd=folder, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1  # resolve does not recompute
+    tip = subprocess.run([sys.executable, "-c", "import sys; from seamless.cli.resolve import fingertip_main; "
+                          f"sys.exit(fingertip_main(['{result}']))"], cwd=folder, env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert tip.returncode == 0, tip.stderr
+    assert tip.stdout == "1\n2\n3\n"  # META__N came from the execution record's replay envelope
