@@ -47,13 +47,7 @@ def upload(buffers: Any, files: dict[Checksum, str], small: list[bytes] = (), *,
             progress.update(f"{human_bytes(base + sent)} of {human_bytes(total)}")
 
         if path.endswith((".gz", ".zst")):
-            from ..checksum.compression import (
-                open_decompressed,
-                strip_compression_suffix,
-            )
-
-            with open_decompressed(path, strip_compression_suffix(path)[1]) as f:
-                stored = buffers.put(f.read())
+            stored = _put_decompressed(buffers, path, report)
         else:
             stored = buffers.put_file(path, progress=report)
         if stored != cs:
@@ -67,6 +61,21 @@ def upload(buffers: Any, files: dict[Checksum, str], small: list[bytes] = (), *,
         if still:
             raise TransferError(f"{len(still)} buffers could not be stored (first: {files[still[0]]})")
     return len(missing), total
+
+
+def _put_decompressed(buffers: Any, path: str, report: Any) -> Checksum:
+    """Store the content of a compressed file, decompressed through a
+    temporary file (bounded memory, like any other upload)."""
+    import shutil
+    import tempfile
+
+    from ..checksum.compression import open_decompressed, strip_compression_suffix
+
+    with tempfile.NamedTemporaryFile(prefix="seamless-upload-", suffix=".part") as tmp:
+        with open_decompressed(path, strip_compression_suffix(path)[1]) as source:
+            shutil.copyfileobj(source, tmp, 1 << 20)
+        tmp.flush()
+        return buffers.put_file(tmp.name, progress=report)
 
 
 def download(buffers: Any, checksum: Checksum, path: str, fallback: Callable[[Checksum], bytes] | None = None,
