@@ -44,6 +44,26 @@ def open_decompressed(path: str | os.PathLike[str], suffix: str) -> IO[bytes]:
     raise ValueError(f"unknown compression suffix {suffix!r}")
 
 
+def compress_file(source: str | os.PathLike[str], target: str | os.PathLike[str], suffix: str) -> None:
+    """Write the content of source compressed (``.gz`` or ``.zst``) to
+    target, streamed. The twin of open_decompressed."""
+    import shutil
+
+    with open(source, "rb") as f:
+        if suffix == ".gz":
+            import gzip
+
+            with gzip.open(target, "wb") as sink:
+                shutil.copyfileobj(f, sink, 1 << 20)
+        elif suffix == ".zst":
+            import zstandard
+
+            with open(target, "wb") as raw, zstandard.ZstdCompressor().stream_writer(raw) as sink:
+                shutil.copyfileobj(f, sink, 1 << 20)
+        else:
+            raise ValueError(f"unknown compression suffix {suffix!r}")
+
+
 class _ClosingReader:
     """A stream reader that also closes the underlying file."""
 

@@ -62,23 +62,12 @@ def _plan(target: str, output: str | None, directory: bool, stdout: bool = False
 
 
 def _compress(path: str, kind: str) -> None:
-    """path -> path.gz / path.zst (streamed), then path removed."""
-    import shutil
+    """path -> path.gz / path.zst (through a temporary name), then path removed."""
+    from ..checksum.compression import compress_file
 
     target = f"{path}.{kind}"
-    tmp = f"{target}.part"
-    with open(path, "rb") as source:
-        if kind == "gz":
-            import gzip
-
-            with gzip.open(tmp, "wb") as sink:
-                shutil.copyfileobj(source, sink, 1 << 20)
-        else:
-            import zstandard
-
-            with open(tmp, "wb") as raw, zstandard.ZstdCompressor().stream_writer(raw) as sink:
-                shutil.copyfileobj(source, sink, 1 << 20)
-    os.replace(tmp, target)
+    compress_file(path, target + ".part", "." + kind)
+    os.replace(target + ".part", target)
     os.unlink(path)
 
 

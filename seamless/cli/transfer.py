@@ -16,13 +16,37 @@ from ..checksum_class import Checksum
 from ..exceptions import SeamlessError
 from .common import Progress, human_bytes
 
-
 #: Transfers smaller than this show no progress line.
 PROGRESS_MIN = 200 * 1000 * 1000
 
 
 class TransferError(SeamlessError):
     """Buffers that could not be stored or fetched."""
+
+
+def input_checksummer(buffers: Any = None, quiet: bool = False) -> Callable[[str], str]:
+    """path -> checksum (hex) of input files, remembered (an unchanged file
+    is not hashed again: same size, mtime, ctime, inode and device, as git
+    decides; files changed within two seconds of being recorded are checked
+    by content). Given a writable store in this process, a file that must
+    be hashed is stored at the same time (one pass: hash while copying)."""
+    from ..checksum.calculate_checksum import calculate_file_checksum
+    from ..checksum.fingerprint import FileChecksumCache, default_cache_path
+
+    try:
+        cache = FileChecksumCache(default_cache_path(), verify="stat")
+    except (OSError, ImportError):
+        return calculate_file_checksum
+    if buffers is None or buffers.transport != "local" or not buffers.store.writable:
+        return cache.checksum
+
+    def store(path: str) -> str:
+        line = Progress(f"store {os.path.basename(path)}", quiet=quiet or os.path.getsize(path) < PROGRESS_MIN)
+        checksum = buffers.put_file(path, progress=lambda done, _total: line.update(human_bytes(done)))
+        line.done()
+        return checksum.hex()
+
+    return lambda path: cache.checksum(path, hasher=store)
 
 
 def upload(buffers: Any, files: dict[Checksum, str], small: list[bytes] = (), *, quiet: bool = False,

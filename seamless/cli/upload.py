@@ -43,10 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _main(args: argparse.Namespace) -> int:
     from ..checksum.directory import build_index, index_buffer, index_paths
-    from ..checksum.fingerprint import FileChecksumCache, default_cache_path
     from ..checksum.sidecar import atomic_write, write_sidecar
     from ..checksum_class import Checksum
-    from .transfer import upload
+    from .transfer import input_checksummer, upload
 
     if args.incremental and args.link != "hard":
         raise ToolError("--incremental goes with --hardlink")
@@ -55,7 +54,7 @@ def _main(args: argparse.Namespace) -> int:
     if args.link and store is None:
         raise ToolError("--hardlink and --symlink need a buffer folder on this machine (--destination, or a "
                         "local cluster)")
-    cache = FileChecksumCache(default_cache_path(), verify="stat")
+    checksum_of = input_checksummer()
     files: dict[Checksum, str] = {}
     small: list[bytes] = []
     sidecars: list[tuple[str, Checksum, bytes | None]] = []
@@ -86,7 +85,7 @@ def _main(args: argparse.Namespace) -> int:
                     continue  # this very file is the buffer already
 
             _, suffix = strip_compression_suffix(path)
-            checksum = Checksum(decompressed_checksum(path, suffix) if suffix else cache.checksum(path))
+            checksum = Checksum(decompressed_checksum(path, suffix) if suffix else checksum_of(path))
             files.setdefault(checksum, path)
             sidecars.append((path, checksum, None))
         else:

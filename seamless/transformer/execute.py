@@ -18,6 +18,7 @@ import types
 from typing import Any, Callable
 
 from ..buffer_class import Buffer
+from ..checksum.compression import compress_file, strip_compression_suffix
 from ..checksum_class import Checksum
 from .code import runnable
 from .errors import TransformationError
@@ -155,20 +156,18 @@ def _write_leaf(target: str, checksum: Checksum, resolve: Resolver, locate: Loca
                                       f"{os.path.basename(target)!r} in the workspace")
         if os.path.lexists(target):
             return  # the same content, already there (an input that is also a --metafile)
-    if target.endswith((".gz", ".zst")):
-        data = resolve(checksum).content
-        if target.endswith(".gz"):
-            import gzip
-
-            data = gzip.compress(data)
-        else:
-            import zstandard
-
-            data = zstandard.ZstdCompressor().compress(data)
-        with open(target, "wb") as f:
-            f.write(data)
-        return
     path = locate(checksum) if locate is not None else None
+    _, suffix = strip_compression_suffix(target)
+    if suffix is not None:
+        if path is None:
+            path = f"{target}.plain"
+            with open(path, "wb") as f:
+                f.write(resolve(checksum).content)
+            compress_file(path, target, suffix)
+            os.unlink(path)
+        else:
+            compress_file(path, target, suffix)
+        return
     if path is not None:
         if links is not None and links.add(path, target, checksum):
             return

@@ -108,7 +108,7 @@ class Transformer:
     def __init__(self, func_or_code: Any, language: str | None = None):
         if isinstance(func_or_code, Transformer):
             other = func_or_code
-            self.__dict__.update({k: v for k, v in other.__dict__.items()})
+            self.__dict__.update(other.__dict__)
             self.celltypes = _copy_namespace(other.celltypes)
             self.args = _copy_namespace(other.args)
             self.modules = _copy_namespace(other.modules)

@@ -110,24 +110,33 @@ def test_missing_status_file_fails_after_waiting(tmp_path):
     assert code == 1 and "not found" in err
 
 
-def test_status_file_written_later_is_waited_for(tmp_path):
-    status = tmp_path / "late.json"
+def _start_then_write_status(tmp_path, status, text: str, delay: float) -> dict:
+    """Start a hashserver on status, write text into the file after delay
+    (in place, not through a rename), and return the file's content once it
+    says running (or after 20 s); the server must then stop cleanly."""
     command = [sys.executable, "-m", "seamless.hashserver", str(tmp_path / "b"), "--writable", "--port", "0",
                "--status-file", str(status)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    contents: dict = {}
     try:
-        time.sleep(1.0)
-        status.write_text('{"late": true}')
+        time.sleep(delay)
+        status.write_text(text)
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            contents = json.loads(status.read_text() or "{}")
-            if contents.get("status") == "running":
-                break
-            time.sleep(0.1)
-        assert contents["status"] == "running" and contents["late"] is True
+        while time.monotonic() < deadline and contents.get("status") != "running":
+            time.sleep(0.05)
+            try:
+                contents = json.loads(status.read_text() or "{}")
+            except ValueError:
+                contents = {}
     finally:
         process.terminate()
         assert process.wait(20) == 0
+    return contents
+
+
+def test_status_file_written_later_is_waited_for(tmp_path):
+    contents = _start_then_write_status(tmp_path, tmp_path / "late.json", '{"late": true}', 1.0)
+    assert contents["status"] == "running" and contents["late"] is True
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -152,21 +161,5 @@ def test_a_status_file_written_in_place_is_waited_for(tmp_path):
     server may find it empty, and must wait for its content."""
     status = tmp_path / "inplace.json"
     status.write_text("")
-    command = [sys.executable, "-m", "seamless.hashserver", str(tmp_path / "b"), "--writable", "--port", "0",
-               "--status-file", str(status)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        time.sleep(0.5)
-        status.write_text('{"written": "late"}')
-        deadline = time.monotonic() + 20
-        contents: dict = {}
-        while time.monotonic() < deadline and contents.get("status") != "running":
-            time.sleep(0.05)
-            try:
-                contents = json.loads(status.read_text() or "{}")
-            except ValueError:
-                contents = {}
-        assert contents.get("status") == "running" and contents["written"] == "late"
-    finally:
-        process.terminate()
-        assert process.wait(20) == 0
+    contents = _start_then_write_status(tmp_path, status, '{"written": "late"}', 0.5)
+    assert contents.get("status") == "running" and contents["written"] == "late"

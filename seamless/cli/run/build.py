@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...buffer_class import Buffer
+from ...checksum.compression import strip_compression_suffix
 from ...checksum.sidecar import read_sidecar
 from ...checksum_class import Checksum
 from .bashparse import Command, Script, parse
@@ -28,7 +29,6 @@ NO_CHMOD = {"cd", "echo", "eval", "exec", "export", "set", "source", ".", "exit"
             "alias", "let", "break", "continue", "umask", "ulimit", "times", "kill", "jobs", "bg", "fg",
             "command", "builtin", "hash", "getopts", "readonly", "typeset", "mapfile", "readarray", "shopt",
             "time", "!"}
-COMPRESSION_SUFFIXES = (".gz", ".zst")
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -70,10 +70,7 @@ def _is_number(word: str) -> bool:
 
 
 def _extension(word: str) -> str:
-    base = word
-    for suffix in COMPRESSION_SUFFIXES:
-        if base.endswith(suffix):
-            base = base[: -len(suffix)]
+    base, _ = strip_compression_suffix(word)
     return os.path.splitext(os.path.basename(base.rstrip("/")))[1]
 
 
@@ -86,10 +83,7 @@ def type_argument(word: str, index: int, workdir: str, rule1: bool = True, rule2
     path = os.path.expanduser(word)
     full = os.path.join(workdir, path)
     wait_for(full.rstrip("/"))
-    stripped = full
-    for suffix in COMPRESSION_SUFFIXES:
-        if stripped.endswith(suffix):
-            stripped = stripped[: -len(suffix)]
+    stripped, _ = strip_compression_suffix(full)
     if os.path.exists(stripped + ".CHECKSUM") and not word.endswith((".CHECKSUM", ".INDEX")):
         return "directory" if os.path.exists(stripped + ".INDEX") else "file"
     extension = _extension(word)
@@ -195,12 +189,8 @@ class _Mapper:
             return os.path.basename(literal.rstrip("/"))
         if self.mode == "extension" and kind == "file":
             self.count += 1
-            name = os.path.basename(literal)
-            stem, suffix = name, ""
-            for compression in COMPRESSION_SUFFIXES:
-                if stem.endswith(compression):
-                    stem, suffix = stem[: -len(compression)], compression
-            return f"file{self.count}{os.path.splitext(stem)[1]}{suffix}"
+            stem, suffix = strip_compression_suffix(os.path.basename(literal))
+            return f"file{self.count}{os.path.splitext(stem)[1]}{suffix or ''}"
         return literal
 
 
@@ -280,7 +270,7 @@ def build(command: str, *, workdir: str, captures: list[str], extra_inputs: list
                     substitutions.append((redirect.target.start, redirect.target.end, item.pin))
     for path in extra_inputs:
         full = os.path.join(workdir, path)
-        stripped = full[:-len(".gz")] if full.endswith(".gz") else full
+        stripped, _ = strip_compression_suffix(full)
         if not os.path.exists(full) and not os.path.exists(stripped + ".CHECKSUM"):
             raise UsageError(f"Input '{path}' does not exist (and has no .CHECKSUM)")
         add_input(path.rstrip("/"), "directory" if os.path.isdir(full) or os.path.exists(stripped + ".INDEX")
@@ -374,7 +364,7 @@ def checksum_inputs(job: Job, checksum_file: Any = None) -> None:
     """Fill in the checksums of the inputs and their pins: from sidecars when
     present, else by hashing (checksum_file(path) -> hex, streamed)."""
     from ...checksum.algorithms import DEFAULT_ALGORITHM
-    from ...checksum.compression import decompressed_checksum, strip_compression_suffix
+    from ...checksum.compression import decompressed_checksum
     from ...checksum.directory import build_index, index_buffer, index_paths
 
     if checksum_file is None:
@@ -382,10 +372,7 @@ def checksum_inputs(job: Job, checksum_file: Any = None) -> None:
             calculate_file_checksum as checksum_file,
         )
     for item in job.inputs:
-        stripped = item.path
-        for suffix in COMPRESSION_SUFFIXES:
-            if stripped.endswith(suffix):
-                stripped = stripped[: -len(suffix)]
+        stripped, _ = strip_compression_suffix(item.path)
         sidecar = read_sidecar(stripped) if os.path.exists(stripped + ".CHECKSUM") else None
         if item.kind == "directory":
             if sidecar is not None and not os.path.isdir(item.path):

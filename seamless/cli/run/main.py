@@ -152,12 +152,15 @@ def _run(args: argparse.Namespace, words: list[str]) -> int:
             raise RunError(f"no buffer store ({configuration.execution} mode without persistence); configure "
                            "a cluster or set SEAMLESS_CACHE")
     try:
+        from ..transfer import input_checksummer
         from .build import read_input_list
+
+        checksum_file = input_checksummer(stores.buffers if stores else None, args.quiet)
 
         extra = list(args.input) + [p for f in args.input_file for p in read_input_list(f, workdir)]
         job = build(command, workdir=workdir, captures=args.capture, extra_inputs=extra,
                     variables=args.var, metavars=args.metavar, prologues=args.prologue, primary=args.primary,
-                    rule1=args.rule1, rule2=args.rule2, checksum_file=_file_checksummer(stores, args.quiet),
+                    rule1=args.rule1, rule2=args.rule2, checksum_file=checksum_file,
                     mapping=args.mapping, metafiles=args.metafile, conda=args.conda, docker=args.docker)
     except (UsageError, ValueError, OSError) as exc:
         raise RunError(str(exc)) from None
@@ -205,33 +208,6 @@ def _run(args: argparse.Namespace, words: list[str]) -> int:
             return exc.returncode
         raise RunError(f"the transformation failed:\n{exc}") from None
     return status
-
-
-def _file_checksummer(stores, quiet: bool = False):
-    """Checksums of input files, remembered (an unchanged file is not hashed
-    again: same size, mtime, ctime, inode and device, as git decides; files
-    changed within two seconds of being recorded are checked by content).
-    With a store in this process, a file that must be hashed is stored at
-    the same time (one pass: hash while copying)."""
-    from ...checksum.fingerprint import FileChecksumCache, default_cache_path
-
-    try:
-        cache = FileChecksumCache(default_cache_path(), verify="stat")
-    except (OSError, ImportError):
-        return None
-    buffers = stores.buffers if stores is not None else None
-    if buffers is None or buffers.transport != "local" or not buffers.store.writable:
-        return cache.checksum
-    from ..common import Progress, human_bytes
-    from ..transfer import PROGRESS_MIN
-
-    def store(path: str) -> str:
-        line = Progress(f"store {os.path.basename(path)}", quiet=quiet or os.path.getsize(path) < PROGRESS_MIN)
-        checksum = buffers.put_file(path, progress=lambda done, _total: line.update(human_bytes(done)))
-        line.done()
-        return checksum.hex()
-
-    return lambda path: cache.checksum(path, hasher=store)
 
 
 def _dry(args: argparse.Namespace, job) -> int:
