@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import selectors
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -23,10 +26,14 @@ from ..checksum_class import Checksum
 from .code import runnable
 from .errors import TransformationError
 from .identity import META_PREFIX, is_pin
+from .record import note_child
 
 Resolver = Callable[[Checksum], Buffer]
 #: The path of a buffer's file in a store folder on this machine, or None.
 Locator = Callable[[Checksum], "str | None"]
+#: The start of every bash transformation's script (as the reference's).
+BASH_HEADER = "set -u -e\ntrap 'jobs -p | xargs -r kill' EXIT\n"
+SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 TEXT_LIKE = ("text", "python", "ipython", "yaml", "str", "int", "float", "bool", "plain", "mixed", "checksum")
 
 
@@ -230,6 +237,30 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
+def _collect(process: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    """A command's stdout and stderr, read to their end; then the command
+    is reaped with os.wait4, whose resource usage (the command's own, with
+    whatever it started and waited for) goes to this job's execution record
+    (Popen.communicate would leave only the process-wide total)."""
+    output: dict[Any, list[bytes]] = {process.stdout: [], process.stderr: []}
+    with selectors.DefaultSelector() as selector:
+        for stream in output:
+            selector.register(stream, selectors.EVENT_READ)
+        while selector.get_map():
+            for key, _ in selector.select():
+                data = os.read(key.fd, 1 << 16)
+                if data:
+                    output[key.fileobj].append(data)
+                else:
+                    selector.unregister(key.fileobj)
+    for stream in output:
+        stream.close()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    note_child(usage)
+    return b"".join(output[process.stdout]), b"".join(output[process.stderr])
+
+
 def _conda_activation(tf_dict: dict[str, Any], resolve: Resolver) -> str:
     """The lines that activate the conda environment of __env__, if any."""
     env_checksum = tf_dict.get("__env__")
@@ -259,6 +290,60 @@ def _partial_result(workspace: str, limit: int = 1 << 20) -> bytes:
         return b""
 
 
+def _prepare_bash(tf_dict: dict[str, Any], resolve: Resolver, locate: Locator | None, workspace: str,
+                  links: _Links | None) -> tuple[dict[str, str], str]:
+    """Write the pins of a bash transformation into workspace: the
+    variables they give the command and the script that runs it."""
+    code = resolve(Checksum(tf_dict["code"][2])).get_value("text")
+    variables = {}
+    formats = tf_dict.get("__format__") or {}
+    for name in sorted(tf_dict):
+        if name == "code" or not (is_pin(name) or name.startswith(META_PREFIX)):
+            continue
+        celltype, _, checksum = tf_dict[name]
+        mode = ((formats.get(name) or {}).get("filesystem") or {}).get("mode")
+        env_value = _materialize(workspace, name, Checksum(checksum), celltype, mode, resolve, locate, links)
+        if env_value is not None and "/" not in name:
+            variables[name] = env_value
+    script = BASH_HEADER + _conda_activation(tf_dict, resolve) + code + "\n"
+    return variables, script
+
+
+def write_bash_job(tf_dict: dict[str, Any], resolve: Resolver, locate: Locator | None, directory: str) -> str:
+    """Write a bash transformation as a job folder instead of running it
+    (seamless-run --write-remote-job): its pins as files and transform.sh,
+    which sets the pins' variables and runs the command there, leaving
+    RESULT. The folder must not exist yet; the inputs are copies, so the
+    job may change them without touching the store. Returns its absolute
+    path."""
+    if tf_dict.get("__language__") != "bash":
+        raise TransformationError("only a bash transformation can be written as a job folder")
+    directory = os.path.abspath(os.path.expanduser(directory))
+    try:
+        os.makedirs(directory)
+    except FileExistsError:
+        raise TransformationError(f"the job folder {directory} exists already") from None
+    except OSError as exc:
+        raise TransformationError(f"cannot create the job folder {directory}: {exc.strerror}") from None
+    try:
+        variables, script = _prepare_bash(tf_dict, resolve, locate, directory, links=None)
+        exports = []
+        for name, value in sorted(variables.items()):
+            if not SHELL_NAME.fullmatch(name):
+                continue
+            if value.startswith(directory + os.sep):  # a file of the job: relative, so the folder can move
+                value = os.path.relpath(value, directory)
+            exports.append(f"export {name}={shlex.quote(value)}\n")
+        path = os.path.join(directory, "transform.sh")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("#!/bin/bash\n" + "".join(exports) + script)
+        os.chmod(path, 0o755)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return directory
+
+
 def run_bash(tf_dict: dict[str, Any], resolve: Resolver, locate: Locator | None = None,
              workspace_root: str | None = None) -> Any:
     """The result of a bash transformation: the file or folder RESULT.
@@ -272,23 +357,14 @@ def run_bash(tf_dict: dict[str, Any], resolve: Resolver, locate: Locator | None 
         os.makedirs(workspace_root, exist_ok=True)
     links = _Links()
     with tempfile.TemporaryDirectory(prefix="seamless-bash-transformer", dir=workspace_root) as workspace:
-        env = dict(os.environ)
-        formats = tf_dict.get("__format__") or {}
-        for name in sorted(tf_dict):
-            if name == "code" or not (is_pin(name) or name.startswith(META_PREFIX)):
-                continue
-            celltype, _, checksum = tf_dict[name]
-            mode = ((formats.get(name) or {}).get("filesystem") or {}).get("mode")
-            env_value = _materialize(workspace, name, Checksum(checksum), celltype, mode, resolve, locate, links)
-            if env_value is not None and "/" not in name:
-                env[name] = env_value
-        script = "set -u -e\ntrap 'jobs -p | xargs -r kill' EXIT\n" + _conda_activation(tf_dict, resolve) + code + "\n"
+        variables, script = _prepare_bash(tf_dict, resolve, locate, workspace, links)
+        env = {**os.environ, **variables}
         with open(os.path.join(workspace, "transform.sh"), "w", encoding="utf-8") as f:
             f.write(script)
         process = subprocess.Popen(["/bin/bash", "-c", script], cwd=workspace, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, start_new_session=True)
         try:
-            stdout, stderr = process.communicate()
+            stdout, stderr = _collect(process)
         except BaseException:  # interrupted (Ctrl-C, SIGTERM): the command goes too
             _kill_group(process)
             links.check()

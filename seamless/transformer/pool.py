@@ -87,9 +87,9 @@ def _worker_run(tf_dict: dict[str, Any], payload: dict[str, tuple[str, Any, int]
         except KeyError:
             raise TransformationError(f"buffer {checksum.hex()} was not handed to the worker") from None
 
-    measurement = Measurement()
-    result, leaves = execute.run(tf_dict, resolve)
-    figures = measurement.stop().as_dict()
+    with Measurement() as measurement:
+        result, leaves = execute.run(tf_dict, resolve)
+    figures = measurement.as_dict()
     return {"result": _export(result.content), "leaves": [_export(leaf.content) for leaf in leaves],
             "figures": figures}
 

@@ -4,6 +4,7 @@ in the reference's minimal record format (protocol.md §3.7)."""
 from __future__ import annotations
 
 import resource
+import threading
 import time
 from typing import Any
 
@@ -11,29 +12,106 @@ from .._version import __version__
 
 SCHEMA_VERSION = 1
 _THREAD = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
+_local = threading.local()
+_active_lock = threading.Lock()
+_active = 0  # measurements running in this process
+
+
+class _ChildUsage:
+    """The resource usage of the child processes this thread reaped."""
+
+    def __init__(self) -> None:
+        self.user = self.system = 0.0
+        self.peak_kib = 0
+
+
+def _children() -> _ChildUsage:
+    usage = getattr(_local, "children", None)
+    if usage is None:
+        usage = _local.children = _ChildUsage()
+    return usage
+
+
+def note_child(usage: resource.struct_rusage) -> None:
+    """Count a command this thread ran (its os.wait4 usage, which includes
+    whatever it started and waited for) into this thread's measurement:
+    process-wide RUSAGE_CHILDREN would mix in the commands of the jobs
+    running beside it."""
+    children = _children()
+    children.user += usage.ru_utime
+    children.system += usage.ru_stime
+    children.peak_kib = max(children.peak_kib, usage.ru_maxrss)
+
+
+def _reset_peak() -> None:
+    """Lower the process's peak memory mark to its current size (Linux), so
+    that a job's record does not carry an earlier job's peak."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _process_peak_kib() -> int:
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 class Measurement:
-    """Started at creation; ``stop()`` freezes the figures. CPU time is
-    this thread's plus that of child processes that ended meanwhile (bash
-    commands)."""
+    """The figures of one job, started at creation; ``stop()`` (or the end
+    of a ``with`` block, also on an error) freezes them.
+
+    CPU time is this thread's plus that of the commands it ran (reaped with
+    os.wait4, so jobs running side by side are told apart). Peak memory is
+    the command's when the job ran one (a bash transformation), else this
+    process's while the job ran: its peak mark is reset when a measurement
+    starts with no other one running (in a spawn worker, one job at a time,
+    that is the job's own peak; jobs on threads side by side share it)."""
 
     def __init__(self) -> None:
+        global _active
+        with _active_lock:
+            if _active == 0:
+                _reset_peak()
+            _active += 1
+        children = _children()
+        self._start_children = (children.user, children.system, children.peak_kib)
+        children.peak_kib = 0
         self._wall = time.perf_counter()
         self._thread = resource.getrusage(_THREAD)
-        self._children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self._running = True
         self.wall = self.user = self.system = 0.0
         self.peak = 0
 
     def stop(self) -> "Measurement":
+        global _active
         thread = resource.getrusage(_THREAD)
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.wall = time.perf_counter() - self._wall
-        self.user = (thread.ru_utime - self._thread.ru_utime) + (children.ru_utime - self._children.ru_utime)
-        self.system = (thread.ru_stime - self._thread.ru_stime) + (children.ru_stime - self._children.ru_stime)
-        peak_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, children.ru_maxrss)
+        children = _children()
+        user0, system0, peak0 = self._start_children
+        self.user = thread.ru_utime - self._thread.ru_utime + children.user - user0
+        self.system = thread.ru_stime - self._thread.ru_stime + children.system - system0
+        peak_kib = children.peak_kib or _process_peak_kib()
+        children.peak_kib = max(peak0, children.peak_kib)
         self.peak = peak_kib * 1024
+        if self._running:
+            self._running = False
+            with _active_lock:
+                _active -= 1
         return self
+
+    def __enter__(self) -> "Measurement":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def as_dict(self) -> dict[str, Any]:
         return {"wall_time_seconds": self.wall, "cpu_time_user_seconds": self.user,

@@ -37,7 +37,7 @@ def _stores() -> Any:
     return SESSION.stores
 
 
-def _execution_mode() -> str:
+def execution_mode() -> str:
     from ..config.session import SESSION
 
     return SESSION.config.execution if SESSION.config is not None else "process"
@@ -54,7 +54,7 @@ def _store_source(checksum: Checksum) -> Buffer | None:
         return None
 
 
-def _store_path(checksum: Checksum) -> str | None:
+def store_path(checksum: Checksum) -> str | None:
     """The file of a buffer in the configured store, when that store is a
     folder on this machine (bash transformations copy it from there)."""
     stores = _stores()
@@ -201,18 +201,18 @@ class Runtime:
         forced_local = local or bool((tf_dict.get("__meta__") or {}).get("local"))
         from .pool import has_spawned
 
-        mode = "process" if forced_local else ("spawn" if has_spawned() else _execution_mode())
+        mode = "process" if forced_local else ("spawn" if has_spawned() else execution_mode())
         if mode == "remote":
             raise TransformationError("execution 'remote' is not available in this version: use "
                                       "'execution: process' or 'execution: spawn'")
-        measurement = Measurement()
         if mode == "spawn":
             from .pool import get_pool
 
             result_buffer, leaves, figures = get_pool().run(tf_dict, self.resolve)
         else:
-            result_buffer, leaves = execute.run(tf_dict, self.resolve, _store_path, _workspace_root())
-            figures = measurement.stop().as_dict()
+            with Measurement() as measurement:
+                result_buffer, leaves = execute.run(tf_dict, self.resolve, store_path, _workspace_root())
+            figures = measurement.as_dict()
         result = result_buffer.get_checksum()
         self.keep(leaves)  # the leaves of a deep result are kept even when scratch, as in the reference
         self.keep([result_buffer], scratch=scratch)

@@ -271,3 +271,32 @@ def test_a_job_with_meta_variables_can_be_fingertipped_in_a_new_process(folder):
                          text=True, timeout=60)
     assert tip.returncode == 0, tip.stderr
     assert tip.stdout == "1\n2\n3\n"  # META__N came from the execution record's replay envelope
+
+
+def test_write_remote_job_writes_a_runnable_job_folder_and_caches_nothing(folder):
+    (folder / "data.txt").write_text("abcdef\n")
+    written = run(folder, "--dry", "--write-remote-job", "job", "--var", "N=3", "--",
+                  "head -c $N data.txt; wc -c < data.txt")
+    assert written.returncode == 0, written.stderr
+    job = folder / "job"
+    assert str(job) in written.stdout.decode()
+    script = job / "transform.sh"
+    assert os.access(script, os.X_OK) and script.read_text().startswith("#!/bin/bash\nexport N=3\n")
+    copy = job / "data.txt"
+    assert copy.read_text() == "abcdef\n" and copy.stat().st_nlink == 1  # a copy: the job cannot harm the store
+    done = subprocess.run(["./transform.sh"], cwd=job, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (job / "RESULT").read_text() == "abc7\n"
+    assert database(folder).execute("SELECT count(*) FROM transformation").fetchone() == (0,)
+    data_checksum = Buffer(b"abcdef\n").get_checksum().hex()
+    stored = folder.parent / "cache" / "__TOPLEVEL__" / data_checksum[:2] / data_checksum
+    assert stored.exists()  # --write-remote-job implies --upload
+
+
+def test_write_remote_job_needs_dry_and_a_new_folder(folder):
+    without_dry = run(folder, "--write-remote-job", "job", "echo hi")
+    assert without_dry.returncode == 2 and b"need --dry" in without_dry.stderr
+    (folder / "job").mkdir()
+    exists = run(folder, "--dry", "--write-remote-job", "job", "echo hi")
+    assert exists.returncode == 1 and b"exists already" in exists.stderr
+    assert b"Traceback" not in exists.stderr

@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="prepare (checksum inputs, build the transformation), run nothing")
     p.add_argument("-j", "--write-job", metavar="DIR", help="with --dry: write the job into DIR")
     p.add_argument("--upload", action="store_true", help="with --dry: upload the inputs too")
+    p.add_argument("--write-remote-job", metavar="DIR",
+                   help="with --dry (implies --upload): write the job as the executor would run it (its inputs "
+                   "and transform.sh) into the new folder DIR, and run nothing")
     p.add_argument("--qsubmit", "--qsub", dest="qsubmit", action="store_true",
                    help="queue the job for seamless-queue instead of running it (needs capture targets)")
     p.add_argument("--debug", action="store_true", help="tracebacks for unexpected errors")
@@ -99,8 +102,10 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"seamless-run: note: {word!r} comes after the command, so it is part of the command; "
                              "put seamless-run's options before the command\n")
             break
-    if (args.write_job or args.upload) and not args.dry:
-        parser.error("-j/--write-job and --upload need --dry")
+    if (args.write_job or args.upload or args.write_remote_job) and not args.dry:
+        parser.error("-j/--write-job, --upload and --write-remote-job need --dry")
+    if args.write_remote_job:
+        args.upload = True
     if args.qsubmit and args.dry:
         parser.error("--qsubmit and --dry do not go together")
     if args.qsubmit and not args.capture and not _has_redirect(words):
@@ -169,6 +174,9 @@ def _run(args: argparse.Namespace, words: list[str]) -> int:
                        "output redirection of the last command): the result must go somewhere")
     if stores is None:
         return _dry(args, job)
+    for folder in (args.write_job, args.write_remote_job):
+        if folder and os.path.lexists(folder):
+            raise RunError(f"{folder} exists already")
     _upload(args, job, stores)
     if args.dry:
         from ...transformer.runtime import store_definition
@@ -234,8 +242,31 @@ def _dry(args: argparse.Namespace, job) -> int:
         if envelope:
             with open(os.path.join(args.write_job, "dunder.json"), "wb") as f:
                 f.write(Buffer(envelope, "plain").content)
+    if args.write_remote_job:
+        return _write_remote_job(args, job)
     if args.write_job or args.upload or args.verbose >= 3:
         print(identity.get_checksum().hex())
+    return 0
+
+
+def _write_remote_job(args: argparse.Namespace, job) -> int:
+    """--write-remote-job: the executor writes the job folder instead of
+    running the command. The executor of execution 'process' and 'spawn' is
+    this machine, so the folder is written here (as the reference's
+    in-process executor does); 'remote' has no backend in this version.
+    Nothing goes to the database."""
+    from ...transformer import execute
+    from ...transformer.errors import TransformationError
+    from ...transformer.runtime import execution_mode, get_runtime, store_path
+
+    if execution_mode() == "remote" and not args.local:
+        raise RunError("--write-remote-job: execution 'remote' has no backend in this version; with "
+                       "'execution: process' or 'spawn' (or --local) the job folder is written on this machine")
+    try:
+        directory = execute.write_bash_job(job.tf_dict, get_runtime().resolve, store_path, args.write_remote_job)
+    except TransformationError as exc:
+        raise RunError(str(exc)) from None
+    print(f"Job written to {directory} (run it there with ./transform.sh; it leaves RESULT)")
     return 0
 
 

@@ -1,0 +1,76 @@
+"""Execution records' figures are the job's own: a bash command's CPU time
+and peak memory come from its own wait4 usage, so jobs running side by
+side in one process (seamless-queue --workers, threads) are told apart, and
+a job does not inherit an earlier job's peak memory."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import threading
+
+import pytest
+
+from seamless.cli.run.build import build
+from seamless.transformer import execute
+from seamless.transformer.record import Measurement
+
+MiB = 1 << 20
+
+
+def bash_transformation(folder, command: str):
+    job = build(command, workdir=str(folder), captures=[], extra_inputs=[], variables=[], metavars=[],
+                prologues=[])
+    buffers = {buffer.get_checksum(): buffer for buffer in job.buffers}
+    return job.tf_dict, buffers.__getitem__
+
+
+def test_jobs_side_by_side_are_measured_apart(tmp_path):
+    heavy = bash_transformation(tmp_path, f"{sys.executable} -c 'b = b\"x\" * (200 << 20); sum(range(3 * 10**7))'")
+    light = bash_transformation(tmp_path, "sleep 1.5; echo done")
+    figures = {}
+
+    def measured(name, transformation):
+        with Measurement() as measurement:
+            execute.run(*transformation)
+        figures[name] = measurement
+
+    threads = [threading.Thread(target=measured, args=("light", light))]
+    threads[0].start()
+    threads.append(threading.Thread(target=measured, args=("heavy", heavy)))
+    threads[1].start()
+    for thread in threads:
+        thread.join()
+    heavy_figures, light_figures = figures["heavy"], figures["light"]
+    assert heavy_figures.user + heavy_figures.system > 0.2
+    assert heavy_figures.peak > 200 * MiB
+    # the heavy command ended while the light one ran: none of it counts for the light one
+    assert light_figures.wall > 1.4
+    assert light_figures.user + light_figures.system < 0.15
+    assert light_figures.peak < 100 * MiB
+
+
+def test_a_job_does_not_inherit_an_earlier_peak():
+    try:
+        open("/proc/self/clear_refs", "w").close()
+    except OSError:
+        pytest.skip("the peak memory mark cannot be reset here")
+    big = b"x" * (300 * MiB)
+    del big
+    lifetime_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    with Measurement() as measurement:
+        small = b"y" * MiB
+    del small
+    assert measurement.peak < lifetime_peak - 250 * MiB
+
+
+def test_a_failed_job_still_ends_its_measurement():
+    with pytest.raises(ZeroDivisionError):
+        with Measurement():
+            1 / 0
+    big = b"x" * (300 * MiB)
+    del big
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    with Measurement() as measurement:  # no measurement left running: the peak mark is reset again
+        pass
+    assert measurement.peak < peak_before - 250 * MiB
