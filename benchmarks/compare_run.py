@@ -7,7 +7,9 @@ Each implementation has its own HOME with the seed's local cluster (for the
 reference with the two edits it needs: ``local_cluster: local`` and no
 ``conda:`` fields) and its services started by seamless-init before the
 timing; every round uses a new project, so the first run always finds an
-empty store.
+empty store. Before each timed run the file systems are synced (untimed),
+and the sides take turns going first, so that neither pays for the other's
+write-back.
 
     python benchmarks/compare_run.py --reference-python REF/bin/python
     python benchmarks/compare_run.py --size 64      # MiB, a quick run
@@ -108,13 +110,19 @@ def main(argv: list[str] | None = None) -> int:
         for side in sides.values():
             os.link(data, os.path.join(side["project"], "input.dat"))
         for round_ in range(args.rounds):
-            for name, side in sides.items():
+            # alternate who goes first, so that neither always follows the other's writes
+            order = list(sides.items()) if round_ % 2 == 0 else list(reversed(sides.items()))
+            for name, side in order:
                 env = environment(side, bins[name])
                 env["XDG_CACHE_HOME"] = os.path.join(side["home"], f"xdg-{round_}")
                 set_project(side, f"bench{round_}")
                 timed([os.path.join(bins[name], "seamless-init")], side["project"], env)
                 command = [os.path.join(bins[name], "seamless-run"), "-y", "wc -c input.dat"]
                 for which in ("first", "second"):
+                    # Start from a clean disk: without this, the other side's (or the
+                    # previous round's) unwritten gigabytes would be charged to whoever
+                    # syncs next (an ext4 journal commit writes out all ordered data).
+                    os.sync()
                     seconds, rss, out = timed(command, side["project"], env)
                     assert out.split()[0] == str(args.size * MiB), out
                     figures[name][which].append(seconds)

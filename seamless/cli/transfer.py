@@ -42,7 +42,8 @@ def input_checksummer(buffers: Any = None, quiet: bool = False) -> Callable[[str
 
     def store(path: str) -> str:
         line = Progress(f"store {os.path.basename(path)}", quiet=quiet or os.path.getsize(path) < PROGRESS_MIN)
-        checksum = buffers.put_file(path, progress=lambda done, _total: line.update(human_bytes(done)))
+        checksum = buffers.put_file(path, progress=lambda done, _total: line.update(human_bytes(done)),
+                                    source_kept=True)
         line.done()
         return checksum.hex()
 
@@ -50,12 +51,18 @@ def input_checksummer(buffers: Any = None, quiet: bool = False) -> Callable[[str
 
 
 def upload(buffers: Any, files: dict[Checksum, str], small: list[bytes] = (), *, quiet: bool = False,
-           refuse: bool = False, say: Callable[[str], None] | None = None) -> tuple[int, int]:
+           refuse: bool = False, say: Callable[[str], None] | None = None,
+           source_kept: bool = False) -> tuple[int, int]:
     """Store what the store lacks of files (checksum -> path) and small
-    buffers; (files uploaded, bytes uploaded)."""
+    buffers; (files uploaded, bytes uploaded).
+
+    A stored buffer whose length differs from its (uncompressed) file's
+    size counts as missing: a copy that a power loss truncated (see
+    BufferStore.put_file durable=False) is stored again, atomically.
+    ``source_kept``: the files stay where they are (not --move)."""
     wanted = list(files)
-    present = buffers.has(wanted) if wanted else []
-    missing = [cs for cs, ok in zip(wanted, present) if not ok]
+    lengths = buffers.lengths(wanted) if wanted else []
+    missing = [cs for cs, length in zip(wanted, lengths) if not _stored_whole(files[cs], length)]
     if missing and refuse:
         raise TransferError(f"{len(missing)} buffers are missing from the store, and uploads were refused (-n)")
     total = sum(os.path.getsize(files[cs]) for cs in missing)
@@ -73,7 +80,7 @@ def upload(buffers: Any, files: dict[Checksum, str], small: list[bytes] = (), *,
         if path.endswith((".gz", ".zst")):
             stored = _put_decompressed(buffers, path, report)
         else:
-            stored = buffers.put_file(path, progress=report)
+            stored = buffers.put_file(path, progress=report, source_kept=source_kept)
         if stored != cs:
             raise TransferError(f"{path} changed while it was uploaded")
         done += size
@@ -85,6 +92,18 @@ def upload(buffers: Any, files: dict[Checksum, str], small: list[bytes] = (), *,
         if still:
             raise TransferError(f"{len(still)} buffers could not be stored (first: {files[still[0]]})")
     return len(missing), total
+
+
+def _stored_whole(path: str, length: int | None) -> bool:
+    """Whether a stored length (None: absent) is that of the file's content."""
+    if length is None:
+        return False
+    if path.endswith((".gz", ".zst")):
+        return True  # the content's size is not known without decompressing
+    try:
+        return os.path.getsize(path) == length
+    except OSError:
+        return True  # gone meanwhile: nothing to store it from
 
 
 def _put_decompressed(buffers: Any, path: str, report: Any) -> Checksum:

@@ -202,12 +202,22 @@ class BufferStore:
         """Store a bytes-like object without copying it; return its checksum."""
         return self.write(data, checksum).checksum
 
-    def put_file(self, path: str | os.PathLike[str], checksum: ChecksumLike | None = None) -> Checksum:
+    def put_file(self, path: str | os.PathLike[str], checksum: ChecksumLike | None = None, *,
+                 durable: bool = True) -> Checksum:
         """Store the content of a file of any size, streamed in bounded memory
-        (hashed and copied in one pass)."""
+        (hashed and copied in one pass).
+
+        ``durable=False`` is for a copy of a file that its owner keeps (an
+        input of seamless-run): it is published without waiting for the
+        disk, whatever the store's durability, because a copy lost or
+        truncated by a power loss can be made again from the file (and
+        callers that know the file's size do so, see cli.transfer.upload).
+        Nothing else is weakened: the copy is still verified and published
+        atomically, and survives a kill -9."""
         self._writable()
         expected = self._expected(checksum)
-        return self._finish(*_native.store_put_file(self._config, path, expected)).checksum
+        config = self._config if durable else dataclasses.replace(self._config, sync=0)
+        return self._finish(*_native.store_put_file(config, path, expected)).checksum
 
     def writer(self, checksum: ChecksumLike | None = None, size_hint: int = 0) -> "Upload":
         """A writer for a buffer that arrives in pieces (an upload):
@@ -235,17 +245,31 @@ class BufferStore:
         return CompressedUpload(self, as_checksum(checksum), suffix)
 
     def put_many(self, buffers: Iterable[Any]) -> list[Checksum]:
-        """Store many buffers with one file-system sync for the whole group
-        (in "fsync" mode each file's data is still synced before it is
-        published; the directory entries are synced once at the end)."""
+        """Store many buffers with one sync for the group. In "fsync" mode
+        each file's data is synced before it is published, and the folders
+        that got new entries are synced once each at the end (not the whole
+        file system: that would also wait for unrelated writes, such as a
+        large unsynced copy of an input); in "batch" mode, one flush()."""
         self._writable()
         config = self._config
         if self.durability == "fsync":
             config = dataclasses.replace(config, sync=_native._args.SYNC_DATA)
         results = [Checksum(_native.store_put(config, b)[0]) for b in buffers]
-        if self.durability != "none":
+        if self.durability == "fsync":
+            self._sync_folders({os.path.dirname(self._path(cs)) for cs in results})
+        elif self.durability == "batch":
             self.flush()
         return results
+
+    def _sync_folders(self, folders: set[str]) -> None:
+        """fsync these folders of the store and the store's own folder (a
+        shard folder may be new)."""
+        for folder in sorted(folders | {str(self.directory)}):
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def flush(self) -> None:
         """Make every buffer written so far durable (one file-system sync)."""

@@ -50,7 +50,10 @@ class Buffers:
     def put(self, data: Any, checksum: Any = None) -> Checksum:
         raise NotImplementedError
 
-    def put_file(self, path: str | os.PathLike[str], progress: Any = None) -> Checksum:
+    def put_file(self, path: str | os.PathLike[str], progress: Any = None, *, source_kept: bool = False) -> Checksum:
+        """Store a file's content. ``source_kept``: the caller keeps the file,
+        so an embedded store need not wait for the disk (BufferStore.put_file
+        durable=False); a server decides its durability itself."""
         raise NotImplementedError
 
     def put_many(self, buffers: Iterable[Any]) -> list[Checksum]:
@@ -116,8 +119,8 @@ class LocalBuffers(Buffers):
     def put(self, data: Any, checksum: Any = None) -> Checksum:
         return self.store.put(data, checksum)
 
-    def put_file(self, path: str | os.PathLike[str], progress: Any = None) -> Checksum:
-        result = self.store.put_file(path)
+    def put_file(self, path: str | os.PathLike[str], progress: Any = None, *, source_kept: bool = False) -> Checksum:
+        result = self.store.put_file(path, durable=not source_kept)
         if progress is not None:
             size = os.path.getsize(path)
             progress(size, size)
@@ -170,7 +173,7 @@ class RemoteBuffers(_ReadOnlyGuard, Buffers):
         self._refuse_writes()
         return self.client.put(data, checksum)
 
-    def put_file(self, path: str | os.PathLike[str], progress: Any = None) -> Checksum:
+    def put_file(self, path: str | os.PathLike[str], progress: Any = None, *, source_kept: bool = False) -> Checksum:
         self._refuse_writes()
         return self.client.put_file(path, progress=progress)
 

@@ -16,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 import traceback
 import types
 from typing import Any, Callable
@@ -31,6 +32,8 @@ from .record import note_child
 Resolver = Callable[[Checksum], Buffer]
 #: The path of a buffer's file in a store folder on this machine, or None.
 Locator = Callable[[Checksum], "str | None"]
+#: The clock file timestamps are taken from (Linux: the tick-grained one).
+_COARSE_CLOCK = getattr(time, "CLOCK_REALTIME_COARSE", time.CLOCK_REALTIME)
 #: The start of every bash transformation's script (as the reference's).
 BASH_HEADER = "set -u -e\ntrap 'jobs -p | xargs -r kill' EXIT\n"
 SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -104,15 +107,23 @@ def run_python(tf_dict: dict[str, Any], resolve: Resolver) -> Any:
 class _Links:
     """Store files hard-linked into a workspace, checked after the command.
 
-    A file this process may write (always, as root) is hashed again: a
-    command that wrote to its input through the link, or another job's
-    command that did so meanwhile, is caught, the transformation fails and
-    the damaged copy leaves the store. A file it may not write (the store's
-    0444, as another user) can only change if someone chmods it; its size
-    and mtime are compared."""
+    A command that wrote to its input through the link (as root, the
+    store's 0444 does not stop it), or another job's command that did so
+    meanwhile, is caught: the transformation fails and the damaged copy
+    leaves the store. Small files are hashed again. A large file is
+    compared by its inode, size, mtime and ctime instead: any write or
+    chmod moves its ctime, which no one can set back, so an unchanged
+    signature proves it unwritten without reading it; a changed one (a
+    write, or only another job's link) is decided by hashing. Timestamps
+    come from a coarse clock, so the command starts only once that clock
+    has passed the signatures' ctime (settle(), at most one tick)."""
+
+    #: Files from this size on are checked by signature, not by hashing.
+    SIGNATURE_MIN = 4 << 20
 
     def __init__(self) -> None:
-        self.links: list[tuple[str, str, Checksum, tuple[int, int] | None]] = []
+        # (store path, workspace path, checksum, signature or None to hash)
+        self.links: list[tuple[str, str, Checksum, tuple[int, int, int, int] | None]] = []
         self.written: dict[str, Checksum] = {}  # workspace path -> the checksum written there
 
     def add(self, store_path: str, target: str, checksum: Checksum) -> bool:
@@ -120,22 +131,30 @@ class _Links:
             os.link(store_path, target)
         except OSError:  # another file system, or links refused
             return False
-        writable = os.geteuid() == 0 or os.access(store_path, os.W_OK)
         st = os.stat(store_path)
-        self.links.append((store_path, target, checksum, None if writable else (st.st_size, st.st_mtime_ns)))
+        small_and_writable = st.st_size < self.SIGNATURE_MIN and (
+            os.geteuid() == 0 or os.access(store_path, os.W_OK))
+        self.links.append((store_path, target, checksum, None if small_and_writable else _signature(st)))
         return True
+
+    def settle(self) -> None:
+        """Wait until a write would give a later ctime than the signatures."""
+        newest = max((signature[3] for *_, signature in self.links if signature is not None), default=None)
+        if newest is None:
+            return
+        deadline = time.monotonic() + 0.1
+        while time.clock_gettime_ns(_COARSE_CLOCK) <= newest and time.monotonic() < deadline:
+            time.sleep(0.001)
 
     def check(self) -> None:
         from .. import _native
 
         changed = []
-        for store_path, target, checksum, before in self.links:
+        for store_path, target, checksum, signature in self.links:
             try:
                 st = os.stat(store_path)
-                if before is not None:
-                    intact = (st.st_size, st.st_mtime_ns) == before
-                else:
-                    intact = _native.hash_file(store_path)[0] == checksum.bytes()
+                intact = (signature is not None and _signature(st) == signature) or \
+                    _native.hash_file(store_path)[0] == checksum.bytes()
             except FileNotFoundError:
                 continue
             if not intact:
@@ -148,6 +167,10 @@ class _Links:
             raise TransformationError(f"input file(s) {', '.join(changed)} changed while the command ran "
                                       "(inputs must be read only); the damaged copies were removed from the "
                                       "store and nothing was cached")
+
+
+def _signature(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def _write_leaf(target: str, checksum: Checksum, resolve: Resolver, locate: Locator | None,
@@ -361,6 +384,7 @@ def run_bash(tf_dict: dict[str, Any], resolve: Resolver, locate: Locator | None 
         env = {**os.environ, **variables}
         with open(os.path.join(workspace, "transform.sh"), "w", encoding="utf-8") as f:
             f.write(script)
+        links.settle()
         process = subprocess.Popen(["/bin/bash", "-c", script], cwd=workspace, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, start_new_session=True)
         try:

@@ -70,7 +70,9 @@ class Measurement:
 
     CPU time is this thread's plus that of the commands it ran (reaped with
     os.wait4, so jobs running side by side are told apart). Peak memory is
-    the command's when the job ran one (a bash transformation), else this
+    the command's when the job ran one (a bash transformation; as the
+    kernel counts it, that includes the size this process had when it
+    started the command, the memory a child has before its exec), else this
     process's while the job ran: its peak mark is reset when a measurement
     starts with no other one running (in a spawn worker, one job at a time,
     that is the job's own peak; jobs on threads side by side share it)."""

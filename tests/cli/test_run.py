@@ -152,6 +152,20 @@ def test_a_command_that_writes_its_input_is_caught(folder):
     assert (folder / "data.txt").read_text() == "original\n"
 
 
+def test_a_command_that_overwrites_a_large_input_in_place_is_caught(folder):
+    """A large input is checked by its stat signature (ctime), not by hashing."""
+    data = os.urandom(5 << 20)
+    (folder / "big.dat").write_bytes(data)
+    overwrite = "printf X | dd of=\"$1\" bs=1 seek=10 conv=notrunc 2>/dev/null"
+    result = run(folder, "-c", f"sh -c '{overwrite}' _ big.dat; echo x")
+    assert result.returncode == 1
+    assert b"changed while the command ran" in result.stderr
+    assert (folder / "big.dat").read_bytes() == data
+    again = run(folder, "wc -c big.dat")  # the damaged copy left the store: stored again, and right
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.split()[0] == str(5 << 20).encode()
+
+
 def test_help_and_usage(folder):
     help_ = run(folder, "--help")
     assert help_.returncode == 0 and b"--capture" in help_.stdout and b"--scratch" in help_.stdout

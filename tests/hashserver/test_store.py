@@ -288,3 +288,41 @@ def test_direct_io_uploads(tmp_path):
     result = upload.finish()
     assert result.created and result.size == len(data)
     assert store.get(result.checksum, verify=True) == data
+
+
+def test_put_file_of_a_kept_file_does_not_wait_for_the_disk(tmp_path, monkeypatch):
+    """durable=False publishes without a sync, whatever the store's mode;
+    the default keeps the store's fsync."""
+    from seamless import _native
+
+    source = tmp_path / "input.dat"
+    source.write_bytes(os.urandom(100_000))
+    store = BufferStore(tmp_path / "store", durability="fsync")
+    syncs = []
+    real = _native.store_put_file
+
+    def recording(config, path, expected):
+        syncs.append(config.sync)
+        return real(config, path, expected)
+
+    monkeypatch.setattr(_native, "store_put_file", recording)
+    checksum = store.put_file(source, durable=False)
+    assert store.get(checksum) == source.read_bytes()
+    store.put_file(source)
+    assert syncs[0] == 0 and syncs[1] != 0
+
+
+def test_put_many_in_fsync_mode_syncs_its_folders_not_the_file_system(tmp_path, monkeypatch):
+    """A file-system-wide sync would also wait for every unrelated dirty
+    byte (such as a large unsynced input copy)."""
+    from seamless import _native
+
+    store = BufferStore(tmp_path / "store", durability="fsync")
+    monkeypatch.setattr(_native, "store_sync", lambda *_: pytest.fail("synced the whole file system"))
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd)))
+    data = [os.urandom(100) for _ in range(5)]
+    checksums = store.put_many(data)
+    assert [store.get(cs) for cs in checksums] == data
+    assert set(synced) == {str(tmp_path / "store")} | {os.path.dirname(store.get_path(cs)) for cs in checksums}

@@ -287,7 +287,7 @@ def _upload(args: argparse.Namespace, job, stores) -> None:
         elif os.path.exists(item.path):
             files.setdefault(item.checksum, item.path)
     upload(stores.buffers, files, small, quiet=args.quiet, refuse=args.no,
-           say=lambda text: _say(args, 1, text))
+           say=lambda text: _say(args, 1, text), source_kept=True)
 
 
 def _results(args: argparse.Namespace, job, result, workdir: str) -> int:
