@@ -53,6 +53,8 @@ ChecksumLike = Union[Checksum, str, bytes]
 QUARANTINE_DIR = ".quarantine"
 #: Uploads of at least this many bytes bypass the page cache (direct I/O).
 DIRECT_IO_MIN = 64 << 20
+#: The pieces in which put_file(cache=False) reads a file for direct I/O.
+DIRECT_IO_CHUNK = 4 << 20
 
 
 class ReadOnlyStoreError(SeamlessError, PermissionError):
@@ -203,21 +205,43 @@ class BufferStore:
         return self.write(data, checksum).checksum
 
     def put_file(self, path: str | os.PathLike[str], checksum: ChecksumLike | None = None, *,
-                 durable: bool = True) -> Checksum:
+                 durable: bool = True, cache: bool = True) -> Checksum:
         """Store the content of a file of any size, streamed in bounded memory
         (hashed and copied in one pass).
 
-        ``durable=False`` is for a copy of a file that its owner keeps (an
-        input of seamless-run): it is published without waiting for the
-        disk, whatever the store's durability, because a copy lost or
-        truncated by a power loss can be made again from the file (and
-        callers that know the file's size do so, see cli.transfer.upload).
-        Nothing else is weakened: the copy is still verified and published
-        atomically, and survives a kill -9."""
+        For a copy of a file that its owner keeps (an input of
+        seamless-run), two things can be given up, and nothing else (the
+        copy is still verified, published atomically, and survives a kill
+        -9):
+
+        * ``durable=False``: published without waiting for the disk,
+          whatever the store's durability: a copy lost or truncated by a
+          power loss can be made again from the file (and callers that know
+          the file's size do so, see cli.transfer.upload).
+        * ``cache=False``: a large file (DIRECT_IO_MIN or more) is written
+          around the page cache (direct I/O, where the file system allows
+          it), so that the copy neither doubles the cache's use for the
+          same bytes nor waits for fresh cache pages (see PERFORMANCE.md
+          for what that saves, and what a later read of the copy costs).
+        """
         self._writable()
         expected = self._expected(checksum)
         config = self._config if durable else dataclasses.replace(self._config, sync=0)
+        if not cache and os.path.getsize(path) >= DIRECT_IO_MIN:
+            return self._put_file_direct(config, path, expected)
         return self._finish(*_native.store_put_file(config, path, expected)).checksum
+
+    def _put_file_direct(self, config: Any, path: str | os.PathLike[str], expected: bytes | None) -> Checksum:
+        upload = Upload(self, _native.StoreWriter(config, expected, direct=True))
+        chunk = bytearray(DIRECT_IO_CHUNK)
+        view = memoryview(chunk)
+        try:
+            with open(path, "rb", buffering=0) as f:
+                while count := f.readinto(chunk):
+                    upload.feed(view[:count])
+            return upload.finish().checksum
+        finally:
+            upload.close()
 
     def writer(self, checksum: ChecksumLike | None = None, size_hint: int = 0) -> "Upload":
         """A writer for a buffer that arrives in pieces (an upload):

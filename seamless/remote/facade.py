@@ -52,8 +52,9 @@ class Buffers:
 
     def put_file(self, path: str | os.PathLike[str], progress: Any = None, *, source_kept: bool = False) -> Checksum:
         """Store a file's content. ``source_kept``: the caller keeps the file,
-        so an embedded store need not wait for the disk (BufferStore.put_file
-        durable=False); a server decides its durability itself."""
+        so an embedded store need neither wait for the disk nor cache the
+        copy (BufferStore.put_file durable=False, cache=False); a server
+        decides that itself."""
         raise NotImplementedError
 
     def put_many(self, buffers: Iterable[Any]) -> list[Checksum]:
@@ -120,7 +121,7 @@ class LocalBuffers(Buffers):
         return self.store.put(data, checksum)
 
     def put_file(self, path: str | os.PathLike[str], progress: Any = None, *, source_kept: bool = False) -> Checksum:
-        result = self.store.put_file(path, durable=not source_kept)
+        result = self.store.put_file(path, durable=not source_kept, cache=not source_kept)
         if progress is not None:
             size = os.path.getsize(path)
             progress(size, size)

@@ -326,3 +326,23 @@ def test_put_many_in_fsync_mode_syncs_its_folders_not_the_file_system(tmp_path, 
     checksums = store.put_many(data)
     assert [store.get(cs) for cs in checksums] == data
     assert set(synced) == {str(tmp_path / "store")} | {os.path.dirname(store.get_path(cs)) for cs in checksums}
+
+
+def test_put_file_around_the_page_cache(tmp_path):
+    """cache=False: a large file goes through the direct-I/O writer (or the
+    buffered one where the file system refuses direct I/O), verified and
+    published like any other; a wrong expected checksum leaves nothing."""
+    from seamless.hashserver.store import DIRECT_IO_MIN
+
+    data = os.urandom(DIRECT_IO_MIN + 12345)  # not a multiple of the block size
+    source = tmp_path / "big.dat"
+    source.write_bytes(data)
+    store = BufferStore(tmp_path / "store", durability="fsync")
+    with pytest.raises(ChecksumMismatchError):
+        store.put_file(source, hashlib.sha256(b"other").hexdigest(), durable=False, cache=False)
+    assert list(store) == []
+    checksum = store.put_file(source, durable=False, cache=False)
+    assert checksum.hex() == hashlib.sha256(data).hexdigest()
+    with open(store.get_path(checksum), "rb") as f:
+        assert f.read() == data
+    assert sorted(p.name for p in (tmp_path / "store" / checksum.hex()[:2]).iterdir()) == [checksum.hex()]
