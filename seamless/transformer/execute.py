@@ -107,10 +107,11 @@ def run_python(tf_dict: dict[str, Any], resolve: Resolver) -> Any:
 class _Links:
     """Store files hard-linked into a workspace, checked after the command.
 
-    A command that wrote to its input through the link (as root, the
-    store's 0444 does not stop it), or another job's command that did so
-    meanwhile, is caught: the transformation fails and the damaged copy
-    leaves the store. Small files are hashed again. A large file is
+    A command that wrote to its input through the link (as root, or as the
+    owner, the store's 0444 does not stop it), or another job's command
+    that did so meanwhile, is caught: the transformation fails and the
+    damaged copy leaves the store. Small files are hashed again (that costs
+    less than waiting for the clock, below). A large file is
     compared by its inode, size, mtime and ctime instead: any write or
     chmod moves its ctime, which no one can set back, so an unchanged
     signature proves it unwritten without reading it; a changed one (a
@@ -132,9 +133,7 @@ class _Links:
         except OSError:  # another file system, or links refused
             return False
         st = os.stat(store_path)
-        small_and_writable = st.st_size < self.SIGNATURE_MIN and (
-            os.geteuid() == 0 or os.access(store_path, os.W_OK))
-        self.links.append((store_path, target, checksum, None if small_and_writable else _signature(st)))
+        self.links.append((store_path, target, checksum, None if st.st_size < self.SIGNATURE_MIN else _signature(st)))
         return True
 
     def settle(self) -> None:
