@@ -38,7 +38,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import IO, Any, Iterable, Iterator, Literal, Sequence, Union
+from typing import IO, Any, Callable, Iterable, Iterator, Literal, Sequence, Union
 
 from .. import _native
 from ..checksum_class import Checksum
@@ -53,8 +53,9 @@ ChecksumLike = Union[Checksum, str, bytes]
 QUARANTINE_DIR = ".quarantine"
 #: Uploads of at least this many bytes bypass the page cache (direct I/O).
 DIRECT_IO_MIN = 64 << 20
-#: The pieces in which put_file(cache=False) reads a file for direct I/O.
-DIRECT_IO_CHUNK = 4 << 20
+#: The pieces in which put_file reads a file when it writes with direct I/O
+#: or reports progress.
+PUT_CHUNK = 4 << 20
 
 
 class ReadOnlyStoreError(SeamlessError, PermissionError):
@@ -205,7 +206,8 @@ class BufferStore:
         return self.write(data, checksum).checksum
 
     def put_file(self, path: str | os.PathLike[str], checksum: ChecksumLike | None = None, *,
-                 durable: bool = True, cache: bool = True) -> Checksum:
+                 durable: bool = True, cache: bool = True,
+                 progress: Callable[[int, int], None] | None = None) -> Checksum:
         """Store the content of a file of any size, streamed in bounded memory
         (hashed and copied in one pass).
 
@@ -223,22 +225,37 @@ class BufferStore:
           it), so that the copy neither doubles the cache's use for the
           same bytes nor waits for fresh cache pages (see PERFORMANCE.md
           for what that saves, and what a later read of the copy costs).
+
+        ``progress(done, total)`` is called as the bytes go in (for a file
+        of several chunks; a smaller one is stored in one native call) and
+        once at the end.
         """
         self._writable()
         expected = self._expected(checksum)
         config = self._config if durable else dataclasses.replace(self._config, sync=0)
-        if not cache and os.path.getsize(path) >= DIRECT_IO_MIN:
-            return self._put_file_direct(config, path, expected)
-        return self._finish(*_native.store_put_file(config, path, expected)).checksum
+        size = os.path.getsize(path)
+        direct = not cache and size >= DIRECT_IO_MIN
+        if direct or (progress is not None and size > PUT_CHUNK):
+            result = self._put_file_in_chunks(config, path, expected, direct, size, progress)
+        else:
+            result = self._finish(*_native.store_put_file(config, path, expected)).checksum
+        if progress is not None:
+            progress(size, size)
+        return result
 
-    def _put_file_direct(self, config: Any, path: str | os.PathLike[str], expected: bytes | None) -> Checksum:
-        upload = Upload(self, _native.StoreWriter(config, expected, direct=True))
-        chunk = bytearray(DIRECT_IO_CHUNK)
+    def _put_file_in_chunks(self, config: Any, path: str | os.PathLike[str], expected: bytes | None,
+                            direct: bool, size: int, progress: Callable[[int, int], None] | None) -> Checksum:
+        upload = Upload(self, _native.StoreWriter(config, expected, direct=direct))
+        chunk = bytearray(PUT_CHUNK)
         view = memoryview(chunk)
+        done = 0
         try:
             with open(path, "rb", buffering=0) as f:
                 while count := f.readinto(chunk):
                     upload.feed(view[:count])
+                    done += count
+                    if progress is not None:
+                        progress(done, size)
             return upload.finish().checksum
         finally:
             upload.close()

@@ -121,11 +121,7 @@ class LocalBuffers(Buffers):
         return self.store.put(data, checksum)
 
     def put_file(self, path: str | os.PathLike[str], progress: Any = None, *, source_kept: bool = False) -> Checksum:
-        result = self.store.put_file(path, durable=not source_kept, cache=not source_kept)
-        if progress is not None:
-            size = os.path.getsize(path)
-            progress(size, size)
-        return result
+        return self.store.put_file(path, durable=not source_kept, cache=not source_kept, progress=progress)
 
     def put_many(self, buffers: Iterable[Any]) -> list[Checksum]:
         return self.store.put_many(buffers)

@@ -346,3 +346,22 @@ def test_put_file_around_the_page_cache(tmp_path):
     with open(store.get_path(checksum), "rb") as f:
         assert f.read() == data
     assert sorted(p.name for p in (tmp_path / "store" / checksum.hex()[:2]).iterdir()) == [checksum.hex()]
+
+
+def test_put_file_reports_progress_as_the_bytes_go_in(tmp_path):
+    from seamless.hashserver.store import PUT_CHUNK
+
+    data = os.urandom(2 * PUT_CHUNK + 100)
+    source = tmp_path / "input.dat"
+    source.write_bytes(data)
+    store = BufferStore(tmp_path / "store")
+    reports = []
+    checksum = store.put_file(source, progress=lambda done, total: reports.append((done, total)))
+    assert store.get(checksum) == data
+    assert reports[:3] == [(PUT_CHUNK, len(data)), (2 * PUT_CHUNK, len(data)), (len(data), len(data))]
+    assert reports[-1] == (len(data), len(data))
+    small = tmp_path / "small.dat"
+    small.write_bytes(b"abc")
+    reports.clear()
+    store.put_file(small, progress=lambda done, total: reports.append((done, total)))
+    assert reports == [(3, 3)]
