@@ -35,7 +35,7 @@ import stat
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from .. import _native
 from .algorithms import DEFAULT_ALGORITHM, algorithm_name, hash_file, new_hasher
@@ -163,7 +163,7 @@ class FileChecksumCache:
     # ---- lookups -------------------------------------------------------
 
     def checksum(self, filename: str | os.PathLike[str], algorithm: str = DEFAULT_ALGORITHM, *,
-                 hasher: Any = None) -> str:
+                 hasher: Any = None, progress: Callable[[int, int], None] | None = None) -> str:
         """The checksum (hex) of a file, from the cache when its content is
         unchanged, else by hashing it (and remembering the result).
 
@@ -171,6 +171,8 @@ class FileChecksumCache:
         (e.g. a store's put_file, which hashes while it copies); the file is
         then fingerprinted separately, and the result is remembered only if
         the file's size, mtime, ctime and inode did not change meanwhile.
+        progress(done, total) is called as a miss is hashed (not with
+        hasher, which reports its own).
 
         Raises:
             FileNotFoundError, IsADirectoryError, PermissionError: as open().
@@ -205,7 +207,7 @@ class FileChecksumCache:
             if unchanged and size == after.st_size:
                 self._store(key, _entry(after, fingerprint, checksum))
             return checksum
-        checksum, fingerprint, size, after = _hash_and_fingerprint(path, name)
+        checksum, fingerprint, size, after = _hash_and_fingerprint(path, name, progress)
         if size == after.st_size:  # else it changed while read: do not keep
             self._store(key, _entry(after, fingerprint, checksum))
         return checksum
@@ -219,7 +221,8 @@ def _entry(st: os.stat_result, fingerprint: bytes, checksum: str) -> Entry:
     )
 
 
-def _hash_and_fingerprint(path: str, algorithm: str) -> tuple[str, bytes, int, Any]:
+def _hash_and_fingerprint(path: str, algorithm: str,
+                          progress: Callable[[int, int], None] | None = None) -> tuple[str, bytes, int, Any]:
     """(checksum, fingerprint, bytes read, stat after reading) from one read.
 
     Both digests come from the same bytes, so a file modified while it is
@@ -234,6 +237,7 @@ def _hash_and_fingerprint(path: str, algorithm: str) -> tuple[str, bytes, int, A
     chunk = bytearray(_native.FINGERPRINT_CHUNK)
     view = memoryview(chunk)
     with open(path, "rb", buffering=0) as f:
+        expected = os.fstat(f.fileno()).st_size
         while True:
             filled = 0
             while filled < len(chunk):
@@ -246,6 +250,8 @@ def _hash_and_fingerprint(path: str, algorithm: str) -> tuple[str, bytes, int, A
             total += filled
             hasher.update(view[:filled])
             chunk_digests.append(xxhash.xxh3_128(view[:filled]).digest())
+            if progress is not None:
+                progress(total, max(expected, total))
             if filled < len(chunk):
                 break
         after = os.fstat(f.fileno())

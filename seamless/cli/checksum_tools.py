@@ -19,9 +19,11 @@ import sys
 from .common import run
 
 
-def _checksum(path: str, decompress: bool) -> str:
+def _checksum(path: str, decompress: bool, quiet: bool = False) -> str:
     from ..checksum.calculate_checksum import calculate_file_checksum
     from ..checksum.compression import decompressed_checksum, strip_compression_suffix
+    from .common import Progress
+    from .transfer import PROGRESS_MIN
 
     if decompress:
         _, suffix = strip_compression_suffix(path)
@@ -29,16 +31,44 @@ def _checksum(path: str, decompress: bool) -> str:
             return decompressed_checksum(path, suffix)
     if os.path.isdir(path):
         raise IsADirectoryError(21, "is a directory (use seamless-checksum-index)", path)
+    if os.path.isfile(path) and os.path.getsize(path) >= PROGRESS_MIN:
+        line = Progress(f"hash {os.path.basename(path)}", quiet=quiet)
+        if line.enabled:
+            try:
+                return _hash_reporting(path, line)
+            finally:
+                line.done()
     checksum = calculate_file_checksum(path)
     if checksum is None:
         raise ValueError(f"{path}: cannot checksum a stream")
     return checksum
 
 
+def _hash_reporting(path: str, line) -> str:
+    """SHA-256 of a large file, read in chunks with a progress line (on a
+    terminal; elsewhere the native core hashes it in one call)."""
+    import hashlib
+
+    from .common import human_bytes
+
+    hasher = hashlib.sha256()
+    chunk = bytearray(4 << 20)
+    view = memoryview(chunk)
+    done = 0
+    with open(path, "rb", buffering=0) as f:
+        total = os.fstat(f.fileno()).st_size
+        while count := f.readinto(chunk):
+            hasher.update(view[:count])
+            done += count
+            line.update(f"{human_bytes(done)} of {human_bytes(max(total, done))}")
+    return hasher.hexdigest()
+
+
 def _parser(prog: str, what: str, help_: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=help_)
     p.add_argument("paths", nargs="+", metavar=what)
     p.add_argument("--decompress", action="store_true", help="hash the content of .gz/.zst files")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line for large files")
     p.add_argument("--debug", action="store_true", help="tracebacks for unexpected errors")
     return p
 
@@ -48,7 +78,7 @@ def checksum_main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         for path in args.paths:
-            checksum = _checksum(path, args.decompress)
+            checksum = _checksum(path, args.decompress, args.quiet)
             print(checksum if len(args.paths) == 1 else f"{checksum}  {path}")
         return 0
 
@@ -63,7 +93,7 @@ def checksum_file_main(argv: list[str] | None = None) -> int:
         from ..checksum.sidecar import write_sidecar
 
         for path in args.paths:
-            write_sidecar(path, _checksum(path, args.decompress))
+            write_sidecar(path, _checksum(path, args.decompress, args.quiet))
         return 0
 
     return run(body, debug=args.debug)

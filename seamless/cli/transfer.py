@@ -37,16 +37,31 @@ def input_checksummer(buffers: Any = None, quiet: bool = False) -> Callable[[str
         cache = FileChecksumCache(default_cache_path(), verify="stat")
     except (OSError, ImportError):
         return calculate_file_checksum
+
+    def reporting(verb: str, path: str) -> tuple[Progress, Callable[[int, int], None] | None]:
+        """A progress line for a large file (shown only if it gets updates:
+        not when the checksum is remembered)."""
+        line = Progress(f"{verb} {os.path.basename(path)}", quiet=quiet or os.path.getsize(path) < PROGRESS_MIN)
+        if not line.enabled:
+            return line, None
+        return line, lambda done, total: line.update(f"{human_bytes(done)} of {human_bytes(total)}")
+
     if buffers is None or buffers.transport != "local" or not buffers.store.writable:
-        return cache.checksum
+        def hashed(path: str) -> str:
+            line, report = reporting("hash", path)
+            try:
+                return cache.checksum(path, progress=report)
+            finally:
+                line.done()
+
+        return hashed
 
     def store(path: str) -> str:
-        line = Progress(f"store {os.path.basename(path)}", quiet=quiet or os.path.getsize(path) < PROGRESS_MIN)
-        report = (lambda done, total: line.update(f"{human_bytes(done)} of {human_bytes(total)}")) \
-            if line.enabled else None
-        checksum = buffers.put_file(path, progress=report, source_kept=True)
-        line.done()
-        return checksum.hex()
+        line, report = reporting("store", path)
+        try:
+            return buffers.put_file(path, progress=report, source_kept=True).hex()
+        finally:
+            line.done()
 
     return lambda path: cache.checksum(path, hasher=store)
 

@@ -54,7 +54,7 @@ def _main(args: argparse.Namespace) -> int:
     if args.link and store is None:
         raise ToolError("--hardlink and --symlink need a buffer folder on this machine (--destination, or a "
                         "local cluster)")
-    checksum_of = input_checksummer()
+    checksum_of = input_checksummer(quiet=args.quiet)
     files: dict[Checksum, str] = {}
     small: list[bytes] = []
     sidecars: list[tuple[str, Checksum, bytes | None]] = []

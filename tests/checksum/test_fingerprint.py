@@ -106,3 +106,19 @@ def test_errors(tmp_path):
         cache.checksum(tmp_path)
     with pytest.raises(ValueError, match="verify"):
         FileChecksumCache(verify="never")
+
+
+def test_hashing_a_miss_reports_progress(tmp_path):
+    from seamless._native import FINGERPRINT_CHUNK
+
+    path = tmp_path / "big.dat"
+    data = os.urandom(2 * FINGERPRINT_CHUNK + 7)
+    path.write_bytes(data)
+    cache = FileChecksumCache(tmp_path / "cache.db")
+    reports = []
+    assert cache.checksum(path, progress=lambda done, total: reports.append((done, total))) == \
+        hashlib.sha256(data).hexdigest()
+    assert reports == [(FINGERPRINT_CHUNK, len(data)), (2 * FINGERPRINT_CHUNK, len(data)), (len(data), len(data))]
+    reports.clear()
+    cache.checksum(path, progress=lambda done, total: reports.append((done, total)))
+    assert reports == []  # remembered: nothing to hash, nothing to report
