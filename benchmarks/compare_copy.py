@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
                 store = BufferStore(os.path.join(root, f"store-{mode}-{round_}"), durability="fsync")
                 os.sync()
                 start = time.perf_counter()
-                checksum = store.put_file(source, durable=False, cache=(mode == "cache"))
+                checksum = store.put_file(source, cache=(mode == "cache"))
                 times[mode]["copy"].append(time.perf_counter() - start)
                 start = time.perf_counter()
                 read_all(store.get_path(checksum))

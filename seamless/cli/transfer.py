@@ -72,13 +72,19 @@ def upload(buffers: Any, files: dict[Checksum, str], small: list[bytes] = (), *,
     """Store what the store lacks of files (checksum -> path) and small
     buffers; (files uploaded, bytes uploaded).
 
-    A stored buffer whose length differs from its (uncompressed) file's
-    size counts as missing: a copy that a power loss truncated (see
-    BufferStore.put_file durable=False) is stored again, atomically.
-    ``source_kept``: the files stay where they are (not --move)."""
+    In a store on this machine, a stored buffer whose length differs from
+    its (uncompressed) file's size counts as missing: a copy that a power
+    loss truncated (in a store that does not sync) is stored again,
+    atomically. A server is only asked which ones it has.
+    ``source_kept``: the files stay where they are (not --move).
+    """
     wanted = list(files)
-    lengths = buffers.lengths(wanted) if wanted else []
-    missing = [cs for cs, length in zip(wanted, lengths) if not _stored_whole(files[cs], length)]
+    if not wanted:
+        missing = []
+    elif buffers.transport == "local":
+        missing = [cs for cs, length in zip(wanted, buffers.lengths(wanted)) if not _stored_whole(files[cs], length)]
+    else:
+        missing = [cs for cs, present in zip(wanted, buffers.has(wanted)) if not present]
     if missing and refuse:
         raise TransferError(f"{len(missing)} buffers are missing from the store, and uploads were refused (-n)")
     total = sum(os.path.getsize(files[cs]) for cs in missing)
@@ -116,7 +122,9 @@ def _stored_whole(path: str, length: int | None) -> bool:
     if length is None:
         return False
     if path.endswith((".gz", ".zst")):
-        return True  # the content's size is not known without decompressing
+        # the content's size is not known without decompressing (such files
+        # are stored through a temporary file, with the store's durability)
+        return True
     try:
         return os.path.getsize(path) == length
     except OSError:

@@ -206,25 +206,18 @@ class BufferStore:
         return self.write(data, checksum).checksum
 
     def put_file(self, path: str | os.PathLike[str], checksum: ChecksumLike | None = None, *,
-                 durable: bool = True, cache: bool = True,
-                 progress: Callable[[int, int], None] | None = None) -> Checksum:
+                 cache: bool = True, progress: Callable[[int, int], None] | None = None) -> Checksum:
         """Store the content of a file of any size, streamed in bounded memory
-        (hashed and copied in one pass).
+        (hashed and copied in one pass), as durably as the store says.
 
-        For a copy of a file that its owner keeps (an input of
-        seamless-run), two things can be given up, and nothing else (the
-        copy is still verified, published atomically, and survives a kill
-        -9):
-
-        * ``durable=False``: published without waiting for the disk,
-          whatever the store's durability: a copy lost or truncated by a
-          power loss can be made again from the file (and callers that know
-          the file's size do so, see cli.transfer.upload).
-        * ``cache=False``: a large file (DIRECT_IO_MIN or more) is written
-          around the page cache (direct I/O, where the file system allows
-          it), so that the copy neither doubles the cache's use for the
-          same bytes nor waits for fresh cache pages (see PERFORMANCE.md
-          for what that saves, and what a later read of the copy costs).
+        ``cache=False`` is for a copy of a file that its owner keeps (an
+        input of seamless-run): a large file (DIRECT_IO_MIN or more) is
+        then written around the page cache (direct I/O, where the file
+        system allows it), so that the copy neither doubles the cache's use
+        for the same bytes nor waits for fresh cache pages; its data is on
+        the device when the write returns, so the fsync that follows costs
+        next to nothing. See PERFORMANCE.md for what that saves, and what a
+        later read of the copy costs.
 
         ``progress(done, total)`` is called as the bytes go in (for a file
         of several chunks; a smaller one is stored in one native call) and
@@ -232,20 +225,19 @@ class BufferStore:
         """
         self._writable()
         expected = self._expected(checksum)
-        config = self._config if durable else dataclasses.replace(self._config, sync=0)
         size = os.path.getsize(path)
         direct = not cache and size >= DIRECT_IO_MIN
         if direct or (progress is not None and size > PUT_CHUNK):
-            result = self._put_file_in_chunks(config, path, expected, direct, size, progress)
+            result = self._put_file_in_chunks(path, expected, direct, size, progress)
         else:
-            result = self._finish(*_native.store_put_file(config, path, expected)).checksum
+            result = self._finish(*_native.store_put_file(self._config, path, expected)).checksum
         if progress is not None:
             progress(size, size)
         return result
 
-    def _put_file_in_chunks(self, config: Any, path: str | os.PathLike[str], expected: bytes | None,
-                            direct: bool, size: int, progress: Callable[[int, int], None] | None) -> Checksum:
-        upload = Upload(self, _native.StoreWriter(config, expected, direct=direct))
+    def _put_file_in_chunks(self, path: str | os.PathLike[str], expected: bytes | None, direct: bool, size: int,
+                            progress: Callable[[int, int], None] | None) -> Checksum:
+        upload = Upload(self, _native.StoreWriter(self._config, expected, direct=direct))
         chunk = bytearray(PUT_CHUNK)
         view = memoryview(chunk)
         done = 0

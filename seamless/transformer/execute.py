@@ -32,11 +32,11 @@ from .record import note_child
 Resolver = Callable[[Checksum], Buffer]
 #: The path of a buffer's file in a store folder on this machine, or None.
 Locator = Callable[[Checksum], "str | None"]
-#: The clock file timestamps are taken from (Linux: the tick-grained one).
-_COARSE_CLOCK = getattr(time, "CLOCK_REALTIME_COARSE", time.CLOCK_REALTIME)
 #: The start of every bash transformation's script (as the reference's).
 BASH_HEADER = "set -u -e\ntrap 'jobs -p | xargs -r kill' EXIT\n"
 SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: Names in a bash workspace that are not inputs: the script and the result.
+RESERVED_NAMES = ("transform.sh", "RESULT")
 TEXT_LIKE = ("text", "python", "ipython", "yaml", "str", "int", "float", "bool", "plain", "mixed", "checksum")
 
 
@@ -107,20 +107,26 @@ def run_python(tf_dict: dict[str, Any], resolve: Resolver) -> Any:
 class _Links:
     """Store files hard-linked into a workspace, checked after the command.
 
-    A command that wrote to its input through the link (as root, or as the
-    owner, the store's 0444 does not stop it), or another job's command
-    that did so meanwhile, is caught: the transformation fails and the
-    damaged copy leaves the store. Small files are hashed again (that costs
-    less than waiting for the clock, below). A large file is
+    A command that wrote to its input through the link (as root, the
+    store's 0444 does not stop it), or another job's command that did so
+    meanwhile, is caught: the transformation fails and the damaged copy
+    leaves the store. Small files are hashed again. A large file is
     compared by its inode, size, mtime and ctime instead: any write or
     chmod moves its ctime, which no one can set back, so an unchanged
     signature proves it unwritten without reading it; a changed one (a
-    write, or only another job's link) is decided by hashing. Timestamps
-    come from a coarse clock, so the command starts only once that clock
-    has passed the signatures' ctime (settle(), at most one tick)."""
+    write, or only another job's link) is decided by hashing.
+
+    That proof needs a later write to get a later ctime, which file systems
+    with coarse timestamps (whole seconds, or a clock tick) do not give
+    within the same step. So before the command starts, settle() touches a
+    file of the workspace (the same file system, the same clock) until its
+    ctime is past the signatures'; if that does not happen within 0.1 s,
+    the large files are hashed like the small ones."""
 
     #: Files from this size on are checked by signature, not by hashing.
     SIGNATURE_MIN = 4 << 20
+    #: How long settle() waits for the file system's clock to move on.
+    SETTLE_TIMEOUT = 0.1
 
     def __init__(self) -> None:
         # (store path, workspace path, checksum, signature or None to hash)
@@ -136,14 +142,22 @@ class _Links:
         self.links.append((store_path, target, checksum, None if st.st_size < self.SIGNATURE_MIN else _signature(st)))
         return True
 
-    def settle(self) -> None:
-        """Wait until a write would give a later ctime than the signatures."""
+    def settle(self, probe: str) -> None:
+        """Make sure that a write from now on gives the linked files a later
+        ctime than their signatures (probe: a file of the workspace, which
+        is touched), or else have them hashed."""
         newest = max((signature[3] for *_, signature in self.links if signature is not None), default=None)
         if newest is None:
             return
-        deadline = time.monotonic() + 0.1
-        while time.clock_gettime_ns(_COARSE_CLOCK) <= newest and time.monotonic() < deadline:
+        deadline = time.monotonic() + self.SETTLE_TIMEOUT
+        while True:
+            os.utime(probe)
+            if _ctime_ns(probe) > newest:
+                return
+            if time.monotonic() >= deadline:
+                break
             time.sleep(0.001)
+        self.links = [(store_path, target, checksum, None) for store_path, target, checksum, _ in self.links]
 
     def check(self) -> None:
         from .. import _native
@@ -170,6 +184,10 @@ class _Links:
 
 def _signature(st: os.stat_result) -> tuple[int, int, int, int]:
     return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _ctime_ns(path: str) -> int:
+    return os.stat(path).st_ctime_ns
 
 
 def _write_leaf(target: str, checksum: Checksum, resolve: Resolver, locate: Locator | None,
@@ -265,21 +283,27 @@ def _collect(process: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
     whatever it started and waited for) goes to this job's execution record
     (Popen.communicate would leave only the process-wide total)."""
     output: dict[Any, list[bytes]] = {process.stdout: [], process.stderr: []}
-    with selectors.DefaultSelector() as selector:
+    try:
+        with selectors.DefaultSelector() as selector:
+            for stream in output:
+                selector.register(stream, selectors.EVENT_READ)
+            while selector.get_map():
+                for key, _ in selector.select():
+                    data = os.read(key.fd, 1 << 16)
+                    if data:
+                        output[key.fileobj].append(data)
+                    else:
+                        selector.unregister(key.fileobj)
+    finally:
         for stream in output:
-            selector.register(stream, selectors.EVENT_READ)
-        while selector.get_map():
-            for key, _ in selector.select():
-                data = os.read(key.fd, 1 << 16)
-                if data:
-                    output[key.fileobj].append(data)
-                else:
-                    selector.unregister(key.fileobj)
-    for stream in output:
-        stream.close()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    note_child(usage)
+            stream.close()
+    try:
+        _, status, usage = os.wait4(process.pid, 0)
+    except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored): no status, no figures
+        process.wait()
+    else:
+        process.returncode = os.waitstatus_to_exitcode(status)
+        note_child(usage)
     return b"".join(output[process.stdout]), b"".join(output[process.stderr])
 
 
@@ -322,6 +346,11 @@ def _prepare_bash(tf_dict: dict[str, Any], resolve: Resolver, locate: Locator | 
     for name in sorted(tf_dict):
         if name == "code" or not (is_pin(name) or name.startswith(META_PREFIX)):
             continue
+        file_name = name[len("META__FILE__"):] if name.startswith("META__FILE__") else name
+        if file_name in RESERVED_NAMES or file_name.split("/")[0] == "RESULT":
+            raise TransformationError(f"an input may not be named {file_name!r}: the workspace's "
+                                      f"{' and '.join(map(repr, RESERVED_NAMES))} are the command's own "
+                                      "(rename the file, or map it with -ms/-mx)")
         celltype, _, checksum = tf_dict[name]
         mode = ((formats.get(name) or {}).get("filesystem") or {}).get("mode")
         env_value = _materialize(workspace, name, Checksum(checksum), celltype, mode, resolve, locate, links)
@@ -334,8 +363,8 @@ def _prepare_bash(tf_dict: dict[str, Any], resolve: Resolver, locate: Locator | 
 def write_bash_job(tf_dict: dict[str, Any], resolve: Resolver, locate: Locator | None, directory: str) -> str:
     """Write a bash transformation as a job folder instead of running it
     (seamless-run --write-remote-job): its pins as files and transform.sh,
-    which sets the pins' variables and runs the command there, leaving
-    RESULT. The folder must not exist yet; the inputs are copies, so the
+    which goes to the folder, sets the pins' variables and runs the
+    command there, leaving RESULT. The folder must not exist yet; the inputs are copies, so the
     job may change them without touching the store. Returns its absolute
     path."""
     if tf_dict.get("__language__") != "bash":
@@ -358,7 +387,8 @@ def write_bash_job(tf_dict: dict[str, Any], resolve: Resolver, locate: Locator |
             exports.append(f"export {name}={shlex.quote(value)}\n")
         path = os.path.join(directory, "transform.sh")
         with open(path, "w", encoding="utf-8") as f:
-            f.write("#!/bin/bash\n" + "".join(exports) + script)
+            # run in the job's folder, wherever it is called from
+            f.write('#!/bin/bash\ncd -- "$(dirname -- "${BASH_SOURCE[0]}")"\n' + "".join(exports) + script)
         os.chmod(path, 0o755)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
@@ -381,9 +411,10 @@ def run_bash(tf_dict: dict[str, Any], resolve: Resolver, locate: Locator | None 
     with tempfile.TemporaryDirectory(prefix="seamless-bash-transformer", dir=workspace_root) as workspace:
         variables, script = _prepare_bash(tf_dict, resolve, locate, workspace, links)
         env = {**os.environ, **variables}
-        with open(os.path.join(workspace, "transform.sh"), "w", encoding="utf-8") as f:
+        script_path = os.path.join(workspace, "transform.sh")
+        with open(script_path, "w", encoding="utf-8") as f:
             f.write(script)
-        links.settle()
+        links.settle(script_path)
         process = subprocess.Popen(["/bin/bash", "-c", script], cwd=workspace, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, start_new_session=True)
         try:

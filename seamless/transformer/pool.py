@@ -87,7 +87,7 @@ def _worker_run(tf_dict: dict[str, Any], payload: dict[str, tuple[str, Any, int]
         except KeyError:
             raise TransformationError(f"buffer {checksum.hex()} was not handed to the worker") from None
 
-    with Measurement() as measurement:
+    with Measurement(reset_peak=True) as measurement:  # a worker runs one job at a time
         result, leaves = execute.run(tf_dict, resolve)
     figures = measurement.as_dict()
     return {"result": _export(result.content), "leaves": [_export(leaf.content) for leaf in leaves],

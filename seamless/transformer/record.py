@@ -13,8 +13,6 @@ from .._version import __version__
 SCHEMA_VERSION = 1
 _THREAD = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
 _local = threading.local()
-_active_lock = threading.Lock()
-_active = 0  # measurements running in this process
 
 
 class _ChildUsage:
@@ -44,8 +42,7 @@ def note_child(usage: resource.struct_rusage) -> None:
 
 
 def _reset_peak() -> None:
-    """Lower the process's peak memory mark to its current size (Linux), so
-    that a job's record does not carry an earlier job's peak."""
+    """Lower the process's peak memory mark to its current size (Linux)."""
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
@@ -73,16 +70,15 @@ class Measurement:
     the command's when the job ran one (a bash transformation; as the
     kernel counts it, that includes the size this process had when it
     started the command, the memory a child has before its exec), else this
-    process's while the job ran: its peak mark is reset when a measurement
-    starts with no other one running (in a spawn worker, one job at a time,
-    that is the job's own peak; jobs on threads side by side share it)."""
+    process's peak. A process that runs one job at a time (a spawn worker)
+    passes ``reset_peak=True``: its peak mark is lowered to its current
+    size first, so that the figure is the job's own. Elsewhere the mark is
+    left alone: lowering it would also hide the process's earlier peak
+    from whoever waits for the process (a shell's time, a scheduler)."""
 
-    def __init__(self) -> None:
-        global _active
-        with _active_lock:
-            if _active == 0:
-                _reset_peak()
-            _active += 1
+    def __init__(self, reset_peak: bool = False) -> None:
+        if reset_peak:
+            _reset_peak()
         children = _children()
         self._start_children = (children.user, children.system, children.peak_kib)
         children.peak_kib = 0
@@ -93,7 +89,10 @@ class Measurement:
         self.peak = 0
 
     def stop(self) -> "Measurement":
-        global _active
+        """Freeze the figures (a second call changes nothing)."""
+        if not self._running:
+            return self
+        self._running = False
         thread = resource.getrusage(_THREAD)
         self.wall = time.perf_counter() - self._wall
         children = _children()
@@ -103,10 +102,6 @@ class Measurement:
         peak_kib = children.peak_kib or _process_peak_kib()
         children.peak_kib = max(peak0, children.peak_kib)
         self.peak = peak_kib * 1024
-        if self._running:
-            self._running = False
-            with _active_lock:
-                _active -= 1
         return self
 
     def __enter__(self) -> "Measurement":

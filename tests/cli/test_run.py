@@ -152,6 +152,7 @@ def test_a_command_that_writes_its_input_is_caught(folder):
     assert (folder / "data.txt").read_text() == "original\n"
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can write through the store's 0444")
 def test_a_command_that_overwrites_a_large_input_in_place_is_caught(folder):
     """A large input is checked by its stat signature (ctime), not by hashing."""
     data = os.urandom(5 << 20)
@@ -295,10 +296,10 @@ def test_write_remote_job_writes_a_runnable_job_folder_and_caches_nothing(folder
     job = folder / "job"
     assert str(job) in written.stdout.decode()
     script = job / "transform.sh"
-    assert os.access(script, os.X_OK) and script.read_text().startswith("#!/bin/bash\nexport N=3\n")
+    assert os.access(script, os.X_OK) and "\nexport N=3\n" in script.read_text()
     copy = job / "data.txt"
     assert copy.read_text() == "abcdef\n" and copy.stat().st_nlink == 1  # a copy: the job cannot harm the store
-    done = subprocess.run(["./transform.sh"], cwd=job, capture_output=True, timeout=60)
+    done = subprocess.run(["job/transform.sh"], cwd=folder, capture_output=True, timeout=60)  # from anywhere
     assert done.returncode == 0, done.stderr
     assert (job / "RESULT").read_text() == "abc7\n"
     assert database(folder).execute("SELECT count(*) FROM transformation").fetchone() == (0,)
@@ -314,3 +315,42 @@ def test_write_remote_job_needs_dry_and_a_new_folder(folder):
     exists = run(folder, "--dry", "--write-remote-job", "job", "echo hi")
     assert exists.returncode == 1 and b"exists already" in exists.stderr
     assert b"Traceback" not in exists.stderr
+    empty = run(folder, "--dry", "--write-remote-job", "", "echo hi")
+    assert empty.returncode == 2 and b"needs a folder" in empty.stderr
+
+
+def test_inputs_named_like_the_workspaces_own_files_are_refused(folder):
+    """The script and the result of a bash workspace are not inputs: an
+    input named transform.sh would be overwritten by the script (through
+    a hard link, in the store)."""
+    (folder / "transform.sh").write_text("echo mine\n")
+    for args in (["bash transform.sh"], ["--dry", "--write-remote-job", "job", "bash transform.sh"]):
+        refused = run(folder, *args)
+        assert refused.returncode == 1 and b"may not be named 'transform.sh'" in refused.stderr
+        assert b"Traceback" not in refused.stderr
+    assert (folder / "transform.sh").read_text() == "echo mine\n" and not (folder / "job").exists()
+
+
+def test_write_remote_job_is_refused_before_any_upload_under_remote_execution(folder, monkeypatch, capsys):
+    import seamless.config
+    import seamless.transformer.runtime as runtime
+    from seamless.cli.run.main import main
+
+    (folder / "data.txt").write_text("abc\n")
+    monkeypatch.chdir(folder)
+    for name in [k for k in os.environ if k.startswith("SEAMLESS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SEAMLESS_CACHE", str(folder.parent / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder.parent / "xdg"))
+    monkeypatch.setattr(runtime, "execution_mode", lambda: "remote")
+    seamless.config.reset()
+    runtime.reset_runtime()
+    try:
+        assert main(["--dry", "--write-remote-job", "job", "wc -c data.txt"]) == 1
+    finally:
+        seamless.config.reset()
+        runtime.reset_runtime()
+    assert "execution 'remote' has no backend" in capsys.readouterr().err
+    data_checksum = Buffer(b"abc\n").get_checksum().hex()
+    assert not (folder.parent / "cache" / "__TOPLEVEL__" / data_checksum[:2] / data_checksum).exists()
+    assert not (folder / "job").exists()

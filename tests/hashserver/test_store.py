@@ -290,26 +290,30 @@ def test_direct_io_uploads(tmp_path):
     assert store.get(result.checksum, verify=True) == data
 
 
-def test_put_file_of_a_kept_file_does_not_wait_for_the_disk(tmp_path, monkeypatch):
-    """durable=False publishes without a sync, whatever the store's mode;
-    the default keeps the store's fsync."""
+def test_put_file_of_a_kept_file_goes_around_the_page_cache(tmp_path, monkeypatch):
+    """cache=False: a large file goes to the direct-I/O writer, with the
+    store's durability; a small one, or the default, to the one-call path."""
     from seamless import _native
+    from seamless.hashserver.store import DIRECT_IO_MIN
 
-    source = tmp_path / "input.dat"
-    source.write_bytes(os.urandom(100_000))
     store = BufferStore(tmp_path / "store", durability="fsync")
-    syncs = []
-    real = _native.store_put_file
+    writers = []
+    real = _native.StoreWriter
 
-    def recording(config, path, expected):
-        syncs.append(config.sync)
-        return real(config, path, expected)
+    def recording(config, expected=None, direct=False):
+        writers.append((direct, config.sync))
+        return real(config, expected, direct=direct)
 
-    monkeypatch.setattr(_native, "store_put_file", recording)
-    checksum = store.put_file(source, durable=False)
-    assert store.get(checksum) == source.read_bytes()
-    store.put_file(source)
-    assert syncs[0] == 0 and syncs[1] != 0
+    monkeypatch.setattr(_native, "StoreWriter", recording)
+    large, small = tmp_path / "large.dat", tmp_path / "small.dat"
+    large.write_bytes(os.urandom(DIRECT_IO_MIN))
+    small.write_bytes(os.urandom(1000))
+    assert store.get(store.put_file(large, cache=False)) == large.read_bytes()
+    assert writers == [(True, store._config.sync)] and store._config.sync != 0
+    writers.clear()
+    store.put_file(small, cache=False)
+    store.put_file(large)
+    assert writers == []
 
 
 def test_put_many_in_fsync_mode_syncs_its_folders_not_the_file_system(tmp_path, monkeypatch):
@@ -339,9 +343,9 @@ def test_put_file_around_the_page_cache(tmp_path):
     source.write_bytes(data)
     store = BufferStore(tmp_path / "store", durability="fsync")
     with pytest.raises(ChecksumMismatchError):
-        store.put_file(source, hashlib.sha256(b"other").hexdigest(), durable=False, cache=False)
+        store.put_file(source, hashlib.sha256(b"other").hexdigest(), cache=False)
     assert list(store) == []
-    checksum = store.put_file(source, durable=False, cache=False)
+    checksum = store.put_file(source, cache=False)
     assert checksum.hex() == hashlib.sha256(data).hexdigest()
     with open(store.get_path(checksum), "rb") as f:
         assert f.read() == data

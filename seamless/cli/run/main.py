@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
             break
     if (args.write_job or args.upload or args.write_remote_job) and not args.dry:
         parser.error("-j/--write-job, --upload and --write-remote-job need --dry")
-    if args.write_remote_job:
+    if args.write_remote_job is not None:
+        if not args.write_remote_job:
+            parser.error("--write-remote-job needs a folder")
         args.upload = True
     if args.qsubmit and args.dry:
         parser.error("--qsubmit and --dry do not go together")
@@ -156,6 +158,7 @@ def _run(args: argparse.Namespace, words: list[str]) -> int:
         if stores is None or stores.buffers is None:
             raise RunError(f"no buffer store ({configuration.execution} mode without persistence); configure "
                            "a cluster or set SEAMLESS_CACHE")
+    _check_job_folders(args)  # before the inputs are hashed and stored
     try:
         from ..transfer import input_checksummer
         from .build import read_input_list
@@ -174,9 +177,6 @@ def _run(args: argparse.Namespace, words: list[str]) -> int:
                        "output redirection of the last command): the result must go somewhere")
     if stores is None:
         return _dry(args, job)
-    for folder in (args.write_job, args.write_remote_job):
-        if folder and os.path.lexists(folder):
-            raise RunError(f"{folder} exists already")
     _upload(args, job, stores)
     if args.dry:
         from ...transformer.runtime import store_definition
@@ -249,6 +249,23 @@ def _dry(args: argparse.Namespace, job) -> int:
     return 0
 
 
+def _check_job_folders(args: argparse.Namespace) -> None:
+    """Refuse what would fail after the upload (which may be gigabytes)."""
+    from ...transformer.runtime import execution_mode
+
+    for folder in (args.write_job, args.write_remote_job):
+        if not folder:
+            continue
+        if os.path.lexists(folder):
+            raise RunError(f"{folder} exists already")
+        parent = os.path.dirname(os.path.abspath(os.path.expanduser(folder)))
+        if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
+            raise RunError(f"cannot create {folder}: {parent} is not a folder this user can write to")
+    if args.write_remote_job and execution_mode() == "remote" and not args.local:
+        raise RunError("--write-remote-job: execution 'remote' has no backend in this version; with "
+                       "'execution: process' or 'spawn' (or --local) the job folder is written on this machine")
+
+
 def _write_remote_job(args: argparse.Namespace, job) -> int:
     """--write-remote-job: the executor writes the job folder instead of
     running the command. The executor of execution 'process' and 'spawn' is
@@ -257,11 +274,8 @@ def _write_remote_job(args: argparse.Namespace, job) -> int:
     Nothing goes to the database."""
     from ...transformer import execute
     from ...transformer.errors import TransformationError
-    from ...transformer.runtime import execution_mode, get_runtime, store_path
+    from ...transformer.runtime import get_runtime, store_path
 
-    if execution_mode() == "remote" and not args.local:
-        raise RunError("--write-remote-job: execution 'remote' has no backend in this version; with "
-                       "'execution: process' or 'spawn' (or --local) the job folder is written on this machine")
     try:
         directory = execute.write_bash_job(job.tf_dict, get_runtime().resolve, store_path, args.write_remote_job)
     except TransformationError as exc:
