@@ -53,6 +53,9 @@ ChecksumLike = Union[Checksum, str, bytes]
 QUARANTINE_DIR = ".quarantine"
 #: Uploads of at least this many bytes bypass the page cache (direct I/O).
 DIRECT_IO_MIN = 64 << 20
+#: put_many in "fsync" mode syncs up to this many folders one by one, and
+#: the file system once for more.
+SYNC_FOLDERS_MAX = 8
 #: The pieces in which put_file reads a file when it writes with direct I/O
 #: or reports progress.
 PUT_CHUNK = 4 << 20
@@ -279,17 +282,24 @@ class BufferStore:
 
     def put_many(self, buffers: Iterable[Any]) -> list[Checksum]:
         """Store many buffers with one sync for the group. In "fsync" mode
-        each file's data is synced before it is published, and the folders
-        that got new entries are synced once each at the end (not the whole
-        file system: that would also wait for unrelated writes, such as a
-        large unsynced copy of an input); in "batch" mode, one flush()."""
+        each file's data is synced before it is published, and then the
+        folders that got new entries are synced once each (a few of them,
+        as for a transformation's result: not the whole file system, which
+        would also wait for every unrelated unsynced write, such as a large
+        file that the user just wrote) or, when there are many, the file
+        system once (each folder's fsync flushes the device); in "batch"
+        mode, one flush()."""
         self._writable()
         config = self._config
         if self.durability == "fsync":
             config = dataclasses.replace(config, sync=_native._args.SYNC_DATA)
         results = [Checksum(_native.store_put(config, b)[0]) for b in buffers]
         if self.durability == "fsync":
-            self._sync_folders({os.path.dirname(self._path(cs)) for cs in results})
+            folders = {os.path.dirname(self._path(cs)) for cs in results}
+            if len(folders) <= SYNC_FOLDERS_MAX:
+                self._sync_folders(folders)
+            else:  # one file-system sync costs less than a device flush per folder
+                self.flush()
         elif self.durability == "batch":
             self.flush()
         return results

@@ -376,3 +376,18 @@ def test_put_file_reports_progress_as_the_bytes_go_in(tmp_path):
     reports.clear()
     store.put_file(small, progress=lambda done, total: reports.append((done, total)))
     assert reports == [(3, 3)]
+
+
+def test_put_many_of_many_folders_syncs_the_file_system_once(tmp_path, monkeypatch):
+    """Each folder's fsync flushes the device: for many, one sync is cheaper."""
+    from seamless import _native
+    from seamless.hashserver.store import SYNC_FOLDERS_MAX
+
+    store = BufferStore(tmp_path / "store", durability="fsync")
+    syncs = []
+    real = _native.store_sync
+    monkeypatch.setattr(_native, "store_sync", lambda directory: (syncs.append(directory), real(directory)))
+    data = [os.urandom(100) for _ in range(10 * SYNC_FOLDERS_MAX)]
+    checksums = store.put_many(data)
+    assert len({cs.hex()[:2] for cs in checksums}) > SYNC_FOLDERS_MAX
+    assert syncs == [store.directory] and [store.get(cs) for cs in checksums] == data
