@@ -14,6 +14,7 @@
 #include "seamless_native_impl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,13 @@
 
 #define BLOCK (1u << 20)
 #define SLOTS 4
+/* Slots are aligned for direct I/O (see write_all). */
+#define SLOT_ALIGN 4096
+
+static uint8_t *alloc_slots(size_t n) {
+    void *p = NULL;
+    return posix_memalign(&p, SLOT_ALIGN, n * BLOCK) == 0 ? p : NULL;
+}
 /* Below this, a helper thread costs more than it saves. */
 #define THREADED_MIN (4u << 20)
 
@@ -45,6 +53,10 @@ static int64_t produce(const seamless_source *src, uint64_t offset, uint8_t *slo
     return seamless_read_full(src->fd, slot, BLOCK, -1, os_errno);
 }
 
+/* Write n bytes. A destination opened for direct I/O (O_DIRECT) takes only
+ * aligned blocks: an unaligned one (the tail, or memory of the caller's)
+ * is refused with EINVAL before anything is written, and the destination
+ * then goes on without direct I/O. */
 static int write_all(int fd, const uint8_t *p, size_t n, int *os_errno) {
     while (n) {
         ssize_t w = write(fd, p, n);
@@ -52,6 +64,15 @@ static int write_all(int fd, const uint8_t *p, size_t n, int *os_errno) {
             if (errno == EINTR) {
                 continue;
             }
+#ifdef O_DIRECT
+            if (errno == EINVAL) {
+                int flags = fcntl(fd, F_GETFL);
+                if (flags >= 0 && (flags & O_DIRECT) &&
+                    fcntl(fd, F_SETFL, flags & ~O_DIRECT) == 0) {
+                    continue;
+                }
+            }
+#endif
             *os_errno = errno;
             return SEAMLESS_ERR_OS;
         }
@@ -130,9 +151,7 @@ static int copy_threaded(const seamless_source *src, int dst, seamless_hasher *h
     memset(&p, 0, sizeof(p));
     p.src = src;
     p.dst = dst;
-    p.slots = (src->data != NULL && src->stable)
-                  ? NULL
-                  : malloc((size_t)SLOTS * BLOCK);
+    p.slots = (src->data != NULL && src->stable) ? NULL : alloc_slots(SLOTS);
     if (p.slots == NULL && !(src->data != NULL && src->stable)) {
         return -1;
     }
@@ -182,7 +201,7 @@ static int copy_sequential(const seamless_source *src, int dst, seamless_hasher 
                            uint64_t *total, int *os_errno) {
     uint8_t *slot = NULL;
     if (!(src->data != NULL && src->stable)) {
-        slot = malloc(BLOCK);
+        slot = alloc_slots(1);
         if (slot == NULL) {
             return SEAMLESS_ERR_NOMEM;
         }

@@ -69,6 +69,7 @@ typedef struct {
     int sync;
     unsigned file_mode;
     unsigned dir_mode;
+    int direct;
 } seamless_store_config;
 
 int seamless_store_put(const seamless_store_config *cfg, const uint8_t *data,

@@ -163,6 +163,8 @@ typedef struct {
     int sync;               /**< SEAMLESS_SYNC_* flags */
     unsigned file_mode;     /**< mode of published files (e.g. 0444) */
     unsigned dir_mode;      /**< mode of new shard folders (e.g. 03775) */
+    int direct;             /**< != 0: write with direct I/O where allowed
+                                 (full aligned blocks; the rest normally) */
 } seamless_store_config;
 
 /**

@@ -254,6 +254,14 @@ static int put_source(const seamless_store_config *cfg, const seamless_source *s
         release_root(cfg, rootfd);
         return SEAMLESS_ERR_OS;
     }
+#ifdef O_DIRECT
+    if (cfg->direct) { /* refused here (tmpfs): the copy is written normally */
+        int flags = fcntl(fd, F_GETFL);
+        if (flags >= 0) {
+            (void)fcntl(fd, F_SETFL, flags | O_DIRECT);
+        }
+    }
+#endif
     rc = seamless_hash_and_copy(cfg->algorithm, src, fd, digest, size, os_errno);
     if (rc == SEAMLESS_OK && expected != NULL &&
         memcmp(digest, expected, SEAMLESS_DIGEST_SIZE) != 0) {

@@ -348,9 +348,10 @@ static void test_store(void) {
     snprintf(tmpdir, sizeof tmpdir, "%s/.tmp", root);
     CHECK(mkdir(tmpdir, 0700) == 0, "mkdir .tmp");
     for (int layout = SEAMLESS_LAYOUT_FLAT; layout <= SEAMLESS_LAYOUT_PREFIX; layout++) {
+        /* the prefix layout's round writes with direct I/O (where allowed) */
         seamless_store_config cfg = {root, "test-", -1, layout, SEAMLESS_SHA256,
                                      SEAMLESS_SYNC_DATA | SEAMLESS_SYNC_DIR,
-                                     0444, 03775};
+                                     0444, 03775, layout == SEAMLESS_LAYOUT_PREFIX};
         const size_t sizes[] = {0, 5, 100000, 9u << 20};
         for (size_t i = 0; i < 4; i++) {
             size_t len = sizes[i];
@@ -385,6 +386,33 @@ static void test_store(void) {
                       memcmp(got, want, 32) == 0 && outcome == SEAMLESS_PUT_EXISTED,
                   "put_file");
             unlink(src);
+            /* A new file (its bytes reversed), so that it is written: with
+             * direct I/O in the prefix round, its unaligned tail normally. */
+            for (size_t a = 0, b = len; a + 1 < b; a++, b--) {
+                uint8_t t = data[a];
+                data[a] = data[b - 1];
+                data[b - 1] = t;
+            }
+            seamless_hash(SEAMLESS_SHA256, data, len, want);
+            write_file(src, data, len);
+            CHECK(seamless_store_put_file(&cfg, src, NULL, got, &size, &outcome,
+                                          &err) == SEAMLESS_OK &&
+                      memcmp(got, want, 32) == 0 &&
+                      (outcome == SEAMLESS_PUT_CREATED || len < 2),
+                  "put_file of a new file (errno %d)", err);
+            char hex[65], stored[300];
+            to_hex(want, 32, hex);
+            if (layout == SEAMLESS_LAYOUT_PREFIX) {
+                snprintf(stored, sizeof stored, "%s/%.2s/%s", root, hex, hex);
+            } else {
+                snprintf(stored, sizeof stored, "%s/%s", root, hex);
+            }
+            uint8_t again[32];
+            uint64_t stored_size = 0;
+            CHECK(seamless_hash_file(SEAMLESS_SHA256, stored, again, &stored_size, &err) == SEAMLESS_OK &&
+                      memcmp(again, want, 32) == 0 && stored_size == len,
+                  "the stored copy of a new file");
+            unlink(src);
             free(data);
         }
         /* A wrong expected checksum: error, nothing published, no temp left. */
@@ -403,7 +431,7 @@ static void test_store(void) {
     /* Streaming writes: pieces, a wrong expected checksum, an abandoned one. */
     {
         seamless_store_config cfg = {root, "stream-", -1, SEAMLESS_LAYOUT_PREFIX,
-                                     SEAMLESS_SHA256, SEAMLESS_SYNC_DATA, 0444, 03775};
+                                     SEAMLESS_SHA256, SEAMLESS_SYNC_DATA, 0444, 03775, 0};
         uint8_t piece[1000], want[32], got[32];
         fill_random(piece, sizeof piece, 4242);
         seamless_hasher *h = NULL;
@@ -475,7 +503,7 @@ static void test_store(void) {
 
     /* A file of the wrong size at the final path is replaced. */
     seamless_store_config flat = {root, "test-", -1, SEAMLESS_LAYOUT_FLAT,
-                                  SEAMLESS_SHA256, 0, 0444, 03775};
+                                  SEAMLESS_SHA256, 0, 0444, 03775, 0};
     uint8_t want[32], got[32];
     seamless_hash(SEAMLESS_SHA256, (const uint8_t *)"hello", 5, want);
     char hex[65], bad[200];

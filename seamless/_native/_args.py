@@ -105,7 +105,9 @@ STAT_COMPRESSED = -2
 @dataclass(frozen=True)
 class StoreConfig:
     """How a store writes: folder, temp-name prefix, layout, algorithm,
-    sync flags (SYNC_DATA | SYNC_DIR) and the modes of new files/folders.
+    sync flags (SYNC_DATA | SYNC_DIR), the modes of new files/folders, and
+    whether to write around the page cache (the pure-Python twin does not:
+    it only changes speed).
 
     The folder must contain a ``.tmp`` folder for temporary files.
     """
@@ -118,6 +120,7 @@ class StoreConfig:
     sync: int = SYNC_DATA | SYNC_DIR
     file_mode: int = 0o444
     dir_mode: int = 0o3775
+    direct: bool = False  # write with direct I/O where the file system allows it (bypassing the page cache)
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:

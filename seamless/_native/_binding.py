@@ -278,7 +278,7 @@ def _cconfig(config: _args.StoreConfig) -> Any:
             "root": root, "tmp_prefix": prefix, "root_fd": config.root_fd,
             "layout": _args.LAYOUTS[config.layout],
             "algorithm": _algorithm_id(config.algorithm), "sync": config.sync,
-            "file_mode": config.file_mode, "dir_mode": config.dir_mode,
+            "file_mode": config.file_mode, "dir_mode": config.dir_mode, "direct": int(config.direct),
         })
         if len(_configs) > 64:
             _configs.clear()

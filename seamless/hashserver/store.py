@@ -230,10 +230,11 @@ class BufferStore:
         expected = self._expected(checksum)
         size = os.path.getsize(path)
         direct = not cache and size >= DIRECT_IO_MIN
-        if direct or (progress is not None and size > PUT_CHUNK):
+        if progress is not None and size > PUT_CHUNK:
             result = self._put_file_in_chunks(path, expected, direct, size, progress)
-        else:
-            result = self._finish(*_native.store_put_file(self._config, path, expected)).checksum
+        else:  # one native call: read and write on a helper thread while this one hashes
+            config = dataclasses.replace(self._config, direct=True) if direct else self._config
+            result = self._finish(*_native.store_put_file(config, path, expected)).checksum
         if progress is not None:
             progress(size, size)
         return result

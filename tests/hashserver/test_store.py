@@ -292,29 +292,40 @@ def test_direct_io_uploads(tmp_path):
 
 
 def test_put_file_of_a_kept_file_goes_around_the_page_cache(tmp_path, monkeypatch):
-    """cache=False: a large file goes to the direct-I/O writer, with the
-    store's durability; a small one, or the default, to the one-call path."""
+    """cache=False: a large file is written with direct I/O (one native
+    call, or the chunked writer when progress is reported), with the
+    store's durability; a small one, or the default, normally."""
     from seamless import _native
     from seamless.hashserver.store import DIRECT_IO_MIN
 
     store = BufferStore(tmp_path / "store", durability="fsync")
-    writers = []
-    real = _native.StoreWriter
+    calls = []
+    real_put_file, real_writer = _native.store_put_file, _native.StoreWriter
 
-    def recording(config, expected=None, direct=False):
-        writers.append((direct, config.sync))
-        return real(config, expected, direct=direct)
+    def put_file(config, path, expected=None):
+        calls.append(("put_file", config.direct, config.sync))
+        return real_put_file(config, path, expected)
 
-    monkeypatch.setattr(_native, "StoreWriter", recording)
+    def writer(config, expected=None, direct=False):
+        calls.append(("writer", direct, config.sync))
+        return real_writer(config, expected, direct=direct)
+
+    monkeypatch.setattr(_native, "store_put_file", put_file)
+    monkeypatch.setattr(_native, "StoreWriter", writer)
     large, small = tmp_path / "large.dat", tmp_path / "small.dat"
-    large.write_bytes(os.urandom(DIRECT_IO_MIN))
+    large.write_bytes(os.urandom(DIRECT_IO_MIN + 4097))
     small.write_bytes(os.urandom(1000))
-    assert store.get(store.put_file(large, cache=False)) == large.read_bytes()
-    assert writers == [(True, store._config.sync)] and store._config.sync != 0
-    writers.clear()
+    sync = store._config.sync
+    assert sync != 0
+    checksum = store.put_file(large, cache=False)
+    with open(store.get_path(checksum), "rb") as f:
+        assert f.read() == large.read_bytes()
+    store.delete(checksum)
+    store.put_file(large, cache=False, progress=lambda *_: None)
     store.put_file(small, cache=False)
     store.put_file(large)
-    assert writers == []
+    assert calls == [("put_file", True, sync), ("writer", True, sync), ("put_file", False, sync),
+                     ("put_file", False, sync)]
 
 
 def test_put_many_in_fsync_mode_syncs_its_folders_not_the_file_system(tmp_path, monkeypatch):
