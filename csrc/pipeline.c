@@ -23,6 +23,8 @@
 
 #define BLOCK (1u << 20)
 #define SLOTS 4
+/* Below this, a helper thread costs more than it saves. */
+#define THREADED_MIN (4u << 20)
 /* Slots are aligned for direct I/O (see write_all). */
 #define SLOT_ALIGN 4096
 
@@ -30,8 +32,6 @@ static uint8_t *alloc_slots(size_t n) {
     void *p = NULL;
     return posix_memalign(&p, SLOT_ALIGN, n * BLOCK) == 0 ? p : NULL;
 }
-/* Below this, a helper thread costs more than it saves. */
-#define THREADED_MIN (4u << 20)
 
 /* Make block number k available; returns its length (0 at the end) or -1. */
 static int64_t produce(const seamless_source *src, uint64_t offset, uint8_t *slot,
