@@ -280,7 +280,8 @@ def _write_remote_job(args: argparse.Namespace, job) -> int:
         directory = execute.write_bash_job(job.tf_dict, get_runtime().resolve, store_path, args.write_remote_job)
     except TransformationError as exc:
         raise RunError(str(exc)) from None
-    print(f"Job written to {directory} (run it there with ./transform.sh; it leaves RESULT)")
+    print(f"Job written to {directory} (run {os.path.join(directory, 'transform.sh')}: it works in that "
+          "folder and leaves RESULT there)")
     return 0
 
 
