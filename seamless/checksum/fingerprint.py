@@ -207,7 +207,7 @@ class FileChecksumCache:
             if unchanged and size == after.st_size:
                 self._store(key, _entry(after, fingerprint, checksum))
             return checksum
-        checksum, fingerprint, size, after = _hash_and_fingerprint(path, name, progress)
+        checksum, fingerprint, size, after = hash_and_fingerprint(path, name, progress)
         if size == after.st_size:  # else it changed while read: do not keep
             self._store(key, _entry(after, fingerprint, checksum))
         return checksum
@@ -221,7 +221,7 @@ def _entry(st: os.stat_result, fingerprint: bytes, checksum: str) -> Entry:
     )
 
 
-def _hash_and_fingerprint(path: str, algorithm: str,
+def hash_and_fingerprint(path: str, algorithm: str,
                           progress: Callable[[int, int], None] | None = None) -> tuple[str, bytes, int, Any]:
     """(checksum, fingerprint, bytes read, stat after reading) from one read.
 

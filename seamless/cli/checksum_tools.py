@@ -33,35 +33,18 @@ def _checksum(path: str, decompress: bool, quiet: bool = False) -> str:
         raise IsADirectoryError(21, "is a directory (use seamless-checksum-index)", path)
     if os.path.isfile(path) and os.path.getsize(path) >= PROGRESS_MIN:
         line = Progress(f"hash {os.path.basename(path)}", quiet=quiet)
-        if line.enabled:
+        if line.enabled:  # read in chunks, to report (elsewhere the native core hashes it in one call)
+            from ..checksum.algorithms import DEFAULT_ALGORITHM
+            from ..checksum.fingerprint import hash_and_fingerprint
+
             try:
-                return _hash_reporting(path, line)
+                return hash_and_fingerprint(path, DEFAULT_ALGORITHM, line.report_bytes)[0]
             finally:
                 line.done()
     checksum = calculate_file_checksum(path)
     if checksum is None:
         raise ValueError(f"{path}: cannot checksum a stream")
     return checksum
-
-
-def _hash_reporting(path: str, line) -> str:
-    """SHA-256 of a large file, read in chunks with a progress line (on a
-    terminal; elsewhere the native core hashes it in one call)."""
-    import hashlib
-
-    from .common import human_bytes
-
-    hasher = hashlib.sha256()
-    chunk = bytearray(4 << 20)
-    view = memoryview(chunk)
-    done = 0
-    with open(path, "rb", buffering=0) as f:
-        total = os.fstat(f.fileno()).st_size
-        while count := f.readinto(chunk):
-            hasher.update(view[:count])
-            done += count
-            line.update(f"{human_bytes(done)} of {human_bytes(max(total, done))}")
-    return hasher.hexdigest()
 
 
 def _parser(prog: str, what: str, help_: str) -> argparse.ArgumentParser:

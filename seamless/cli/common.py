@@ -71,6 +71,10 @@ class Progress:
             self._last = now
             self._shown = True
 
+    def report_bytes(self, done: int, total: int) -> None:
+        """A progress(done, total) callback for byte counts."""
+        self.update(f"{human_bytes(done)} of {human_bytes(total)}")
+
     def done(self) -> None:
         if self._shown:
             self.stream.write("\n")

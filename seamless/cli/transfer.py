@@ -44,7 +44,7 @@ def input_checksummer(buffers: Any = None, quiet: bool = False) -> Callable[[str
         line = Progress(f"{verb} {os.path.basename(path)}", quiet=quiet or os.path.getsize(path) < PROGRESS_MIN)
         if not line.enabled:
             return line, None
-        return line, lambda done, total: line.update(f"{human_bytes(done)} of {human_bytes(total)}")
+        return line, line.report_bytes
 
     if buffers is None or buffers.transport != "local" or not buffers.store.writable:
         def hashed(path: str) -> str:
@@ -97,7 +97,7 @@ def upload(buffers: Any, files: dict[Checksum, str], small: list[bytes] = (), *,
         size = os.path.getsize(path)
 
         def update(sent: int, _total: int, base: int = done) -> None:
-            progress.update(f"{human_bytes(base + sent)} of {human_bytes(total)}")
+            progress.report_bytes(base + sent, total)
 
         report = update if progress.enabled else None  # no reports: the fastest way in
         if path.endswith((".gz", ".zst")):

@@ -224,13 +224,18 @@ def _write_leaf(target: str, checksum: Checksum, resolve: Resolver, locate: Loca
             f.write(resolve(checksum).content)
 
 
+def _file_name(pin: str) -> str:
+    """The workspace name of a pin (a --metafile's META__FILE__ prefix dropped)."""
+    return pin[len("META__FILE__"):] if pin.startswith("META__FILE__") else pin
+
+
 def _materialize(workspace: str, name: str, checksum: Checksum, celltype: str, mode: str | None,
                  resolve: Resolver, locate: Locator | None, links: _Links | None = None) -> str | None:
     """Write a pin into the workspace; the value for its environment
     variable (None if it gets none)."""
     if os.path.isabs(name) or ".." in name.split("/"):
         raise TransformationError(f"pin name {name!r} is not a relative path inside the workspace")
-    target = os.path.join(workspace, name[len("META__FILE__"):] if name.startswith("META__FILE__") else name)
+    target = os.path.join(workspace, _file_name(name))
     os.makedirs(os.path.dirname(target) or workspace, exist_ok=True)
     if mode == "directory":
         index = resolve(checksum).get_value("plain")
@@ -346,7 +351,7 @@ def _prepare_bash(tf_dict: dict[str, Any], resolve: Resolver, locate: Locator | 
     for name in sorted(tf_dict):
         if name == "code" or not (is_pin(name) or name.startswith(META_PREFIX)):
             continue
-        file_name = name[len("META__FILE__"):] if name.startswith("META__FILE__") else name
+        file_name = _file_name(name)
         if file_name in RESERVED_NAMES or file_name.split("/")[0] == "RESULT":
             raise TransformationError(f"an input may not be named {file_name!r}: the workspace's "
                                       f"{' and '.join(map(repr, RESERVED_NAMES))} are the command's own "

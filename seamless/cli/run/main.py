@@ -224,9 +224,7 @@ def _dry(args: argparse.Namespace, job) -> int:
 
     identity = identity_buffer(job.tf_dict)
     if args.write_job:
-        if os.path.exists(args.write_job):
-            raise RunError(f"{args.write_job} exists already")
-        os.makedirs(args.write_job)
+        os.makedirs(args.write_job)  # checked by _check_job_folders
         if args.upload:
             with open(os.path.join(args.write_job, "transformation.json.CHECKSUM"), "w") as f:
                 f.write(identity.get_checksum().hex())
