@@ -5,8 +5,9 @@
 
 FILE may be X.CHECKSUM or X (whose sidecar is read). Without --output the
 buffer is printed as text (exactly one trailing newline); --output writes
-its bytes unchanged. Exit 1 when the buffer cannot be found (or
-recomputed).
+its bytes unchanged, streamed from the store and verified (with a progress
+line on a terminal for large buffers; -q for none). Exit 1 when the buffer
+cannot be found (or recomputed).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("checksum", metavar="CHECKSUM|FILE")
     p.add_argument("--output", "-o", help="write the bytes to this file")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     add_storage_options(p)
     p.add_argument("--debug", action="store_true", help="tracebacks for unexpected errors")
     return p
@@ -45,20 +47,21 @@ def _body(args: argparse.Namespace, tool: str, fingertip: bool) -> int:
     from ..exceptions import CacheMissError
 
     checksum = parse_checksum(args.checksum)
-    open_store(tool, args)
+    buffers = open_store(tool, args)
     from ..transformer.runtime import get_runtime
 
     runtime = get_runtime()
     try:
+        if args.output:  # streamed from the store; recomputed only when it lacks the buffer
+            from .transfer import download
+
+            fallback = (lambda cs: runtime.fingertip(cs).content) if fingertip else None
+            download(buffers, checksum, args.output, fallback=fallback, quiet=args.quiet)
+            return 0
         buffer = runtime.fingertip(checksum) if fingertip else runtime.resolve(checksum)
     except CacheMissError:
         how = "found or recomputed" if fingertip else "found (seamless-fingertip can recompute it)"
         raise CacheMissError(f"{checksum.hex()} cannot be {how}") from None
-    if args.output:
-        from ..checksum.sidecar import atomic_write
-
-        atomic_write(args.output, buffer.content)
-        return 0
     text = buffer.content.decode("utf-8", errors="replace").rstrip("\n")
     sys.stdout.write(text + "\n")
     return 0

@@ -79,6 +79,39 @@ def test_resolve_and_fingertip(work):
     assert (work / "o.bin").read_bytes() == b"file\n"
     unknown = tool(work, "resolve", "fingertip_main", "00" * 32)
     assert unknown.returncode == 1 and "cannot be found or recomputed" in unknown.stderr
+    missing = tool(work, "resolve", "resolve_main", "00" * 32, "--output", "none.bin")
+    assert missing.returncode == 1 and "cannot be found" in missing.stderr
+    assert not any(p.name.startswith((".none.bin", "none.bin")) for p in work.iterdir())  # nothing left behind
+
+
+SCRATCH = """
+import seamless.config
+seamless.config.init()
+from seamless.transformer import delayed
+
+@delayed
+def shout(text):
+    return text.upper()
+
+shout.scratch = True
+tf = shout("file")
+tf.compute()
+print(tf.result_checksum)
+"""
+
+
+def test_fingertip_output_recomputes_a_scratch_result(work):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEAMLESS_")}
+    env.update(SEAMLESS_CACHE=str(work.parent / "cache"), XDG_CACHE_HOME=str(work.parent / "xdg"))
+    (work.parent / "scratch.py").write_text(SCRATCH)  # a file: the function's source is captured from it
+    script = subprocess.run([sys.executable, str(work.parent / "scratch.py")], cwd=work, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert script.returncode == 0, script.stderr
+    checksum = script.stdout.split()[-1]
+    assert tool(work, "resolve", "resolve_main", checksum, "--output", "got.txt").returncode == 1  # not kept
+    got = tool(work, "resolve", "fingertip_main", checksum, "--output", "got.txt")
+    assert got.returncode == 0, got.stderr
+    assert (work / "got.txt").read_bytes() == Buffer("FILE", "mixed").content
 
 
 def test_help_of_every_tool(work):
