@@ -66,6 +66,22 @@ class TestTransformations:
         with pytest.raises(ConflictError, match="two results"):
             db.set_transformations([(R2, R1), (R2, TF)])
 
+    @pytest.mark.parametrize("bad", ["zz" * 32, "\u00e9" * 64, "ab" * 31 + "a", "0" * 63 + " ", None])
+    def test_malformed_checksums_in_a_batch(self, db, bad):
+        """One malformed checksum among many lowercase hex strings (checked
+        together first) is found and named, and nothing is written."""
+        pairs = [(os.urandom(32).hex(), os.urandom(32).hex()) for _ in range(100)]
+        with pytest.raises((InvalidChecksumError, TypeError)):
+            db.set_transformations(pairs[:50] + [(bad, R1)] + pairs[50:])
+        with pytest.raises((InvalidChecksumError, TypeError), match="result"):
+            db.set_transformations(pairs + [(TF, bad)])
+        assert db.get_transformations([tf for tf, _ in pairs]) == [None] * 100
+
+    def test_uppercase_checksums_in_a_batch_are_stored_lowercase(self, db):
+        pairs = [(os.urandom(32).hex(), os.urandom(32).hex()) for _ in range(10)]
+        assert db.set_transformations([(tf.upper(), r) for tf, r in pairs]) == 10
+        assert db.get_transformations([tf for tf, _ in pairs]) == [Checksum(r) for _, r in pairs]
+
     def test_delete(self, db):
         """delete_transformation forgets the result and its reverse row."""
         db.set_transformation(TF, R1)
