@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="repetitions per figure (median)")
     parser.add_argument("--dir", default=None, help="folder for the temporary files (default: the system's)")
     args = parser.parse_args(argv)
+    if args.dir is not None and not os.path.isdir(args.dir):
+        parser.error(f"--dir {args.dir}: not an existing folder")
     print(f"backend={_native.backend} kernel={_native.sha256_kernel()} "
           f"cpus={_native.cpu_count()} python={sys.version.split()[0]}")
     if _native.backend != "native":

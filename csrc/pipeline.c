@@ -246,13 +246,26 @@ int seamless_hash_and_copy(int algorithm, const seamless_source *src, int dst,
             expected = (uint64_t)st.st_size;
         }
     }
+    /* Direct I/O takes aligned memory only: memory of the caller's that is
+     * not aligned goes through the (aligned) slots, copied block by block on
+     * the helper thread, instead of being written in place. */
+    seamless_source source = *src;
+#ifdef O_DIRECT
+    if (source.data != NULL && source.stable && dst >= 0 &&
+        ((uintptr_t)source.data % SLOT_ALIGN) != 0) {
+        int flags = fcntl(dst, F_GETFL);
+        if (flags >= 0 && (flags & O_DIRECT)) {
+            source.stable = false;
+        }
+    }
+#endif
     rc = -1;
-    if (!src->one_thread && expected >= THREADED_MIN && seamless_cpu_count() > 1) {
-        rc = copy_threaded(src, dst, h, total, os_errno);
+    if (!source.one_thread && expected >= THREADED_MIN && seamless_cpu_count() > 1) {
+        rc = copy_threaded(&source, dst, h, total, os_errno);
     }
     if (rc == -1) { /* small input, one core, or no thread */
         *total = 0;
-        rc = copy_sequential(src, dst, h, total, os_errno);
+        rc = copy_sequential(&source, dst, h, total, os_errno);
     }
     if (rc == SEAMLESS_OK) {
         rc = seamless_hasher_digest(h, digest);

@@ -341,6 +341,24 @@ static int count_entries(const char *dir) {
     return n;
 }
 
+/* The buffer stored under digest hashes to it and has len bytes. */
+static void check_stored(const char *root, int layout, const uint8_t *digest, size_t len,
+                         const char *what) {
+    char hex[65], stored[300];
+    to_hex(digest, 32, hex);
+    if (layout == SEAMLESS_LAYOUT_PREFIX) {
+        snprintf(stored, sizeof stored, "%s/%.2s/%s", root, hex, hex);
+    } else {
+        snprintf(stored, sizeof stored, "%s/%s", root, hex);
+    }
+    uint8_t again[32];
+    uint64_t stored_size = 0;
+    int err = 0;
+    CHECK(seamless_hash_file(SEAMLESS_SHA256, stored, again, &stored_size, &err) == SEAMLESS_OK &&
+              memcmp(again, digest, 32) == 0 && stored_size == len,
+          "%s", what);
+}
+
 static void test_store(void) {
     char root[] = "/tmp/seamless-store-test-XXXXXX";
     CHECK(mkdtemp(root) != NULL, "mkdtemp");
@@ -400,19 +418,19 @@ static void test_store(void) {
                       memcmp(got, want, 32) == 0 &&
                       (outcome == SEAMLESS_PUT_CREATED || len < 2),
                   "put_file of a new file (errno %d)", err);
-            char hex[65], stored[300];
-            to_hex(want, 32, hex);
-            if (layout == SEAMLESS_LAYOUT_PREFIX) {
-                snprintf(stored, sizeof stored, "%s/%.2s/%s", root, hex, hex);
-            } else {
-                snprintf(stored, sizeof stored, "%s/%s", root, hex);
-            }
-            uint8_t again[32];
-            uint64_t stored_size = 0;
-            CHECK(seamless_hash_file(SEAMLESS_SHA256, stored, again, &stored_size, &err) == SEAMLESS_OK &&
-                      memcmp(again, want, 32) == 0 && stored_size == len,
-                  "the stored copy of a new file");
+            check_stored(root, layout, want, len, "the stored copy of a new file");
             unlink(src);
+            /* New bytes from memory the caller keeps (stable) at an
+             * unaligned address: with direct I/O they go through the
+             * aligned slots instead of being written in place. */
+            if (len > 1) {
+                seamless_hash(SEAMLESS_SHA256, data + 1, len - 1, want);
+                CHECK(seamless_store_put(&cfg, data + 1, len - 1, 1, NULL, got, &size,
+                                         &outcome, &err) == SEAMLESS_OK &&
+                          memcmp(got, want, 32) == 0 && outcome == SEAMLESS_PUT_CREATED,
+                      "put of unaligned stable memory (errno %d)", err);
+                check_stored(root, layout, want, len - 1, "the stored copy of unaligned memory");
+            }
             free(data);
         }
         /* A wrong expected checksum: error, nothing published, no temp left. */

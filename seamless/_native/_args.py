@@ -36,6 +36,25 @@ def algorithm_name(name: object) -> str:
     )
 
 
+def _memoryview(data: Any) -> memoryview:
+    try:
+        return memoryview(data)
+    except TypeError:
+        raise TypeError(
+            f"a bytes-like object is required, not {type(data).__name__} "
+            f"({describe(data)})"
+        ) from None
+
+
+def nbytes(data: Any) -> int:
+    """The number of bytes in a bytes-like object (without copying it).
+
+    Raises:
+        TypeError: data does not support the buffer protocol.
+    """
+    return len(data) if isinstance(data, bytes) else _memoryview(data).nbytes
+
+
 def contiguous(data: Any) -> Any:
     """An object exposing data's bytes as one C-contiguous buffer.
 
@@ -48,13 +67,7 @@ def contiguous(data: Any) -> Any:
     """
     if isinstance(data, bytes):
         return data
-    try:
-        view = memoryview(data)
-    except TypeError:
-        raise TypeError(
-            f"a bytes-like object is required, not {type(data).__name__} "
-            f"({describe(data)})"
-        ) from None
+    view = _memoryview(data)
     if view.c_contiguous:
         return data
     return view.tobytes()

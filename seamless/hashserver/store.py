@@ -29,6 +29,14 @@ Durability (``durability=``) says what survives a crash:
 In every mode a crash leaves no partial file at a final path while the
 machine stays up; leftover temporary files are cleaned up when a store next
 opens the folder.
+
+Large buffers (DIRECT_IO_MIN and more) are written around the page cache
+(direct I/O, where the file system allows it) when ``direct_io`` is on,
+which is the default in "fsync" mode: there the bytes must reach the device
+before the put returns anyway, and direct I/O sends them there while they
+are hashed instead of after, without first filling a gigabyte of fresh page
+cache. The price is that a read soon after comes from the device. See
+docs/STORAGE.md and docs/PERFORMANCE.md for the measured trade-off.
 """
 
 from __future__ import annotations
@@ -116,11 +124,13 @@ class BufferStore:
             layout its marker declares.
         writable: False opens the folder read-only (nothing is created).
         flush_interval: seconds between background flushes in "batch" mode.
-        direct_io: write large uploads (``writer()`` with a size hint of
-            DIRECT_IO_MIN or more) with direct I/O: they bypass the page
-            cache, which keeps a machine's cache for other work and writes
-            at device speed when much data is already waiting for the disk;
-            but a buffer read back soon after comes from the disk.
+        direct_io: write large buffers (``put`` of DIRECT_IO_MIN bytes or
+            more, ``put_file`` of such a file unless ``cache`` says
+            otherwise, ``writer()`` with such a size hint) with direct I/O:
+            they bypass the page cache, which keeps a machine's cache for
+            other work and writes at device speed, in parallel with the
+            hash; but a buffer read back soon after comes from the disk.
+            None (the default) means on in "fsync" mode, off otherwise.
 
     Checksums are accepted as Checksum objects or hex strings and validated
     before any file is touched.
@@ -133,7 +143,7 @@ class BufferStore:
     def __init__(self, directory: str | os.PathLike[str], layout: Layout = "prefix",
                  hash_algorithm: str = "sha-256", durability: Durability = "fsync", *,
                  extra_dirs: Sequence[str | os.PathLike[str]] = (), writable: bool = True,
-                 flush_interval: float = 1.0, direct_io: bool = False):
+                 flush_interval: float = 1.0, direct_io: bool | None = None):
         if durability not in DURABILITIES:
             raise ValueError(f"durability must be one of {', '.join(DURABILITIES)}, not {durability!r}")
         if hash_algorithm not in ("sha-256", "sha3-256"):
@@ -143,7 +153,7 @@ class BufferStore:
         self.hash_algorithm = hash_algorithm
         self.durability: Durability = durability
         self.writable = writable
-        self.direct_io = direct_io
+        self.direct_io = durability == "fsync" if direct_io is None else direct_io
         self._open_folder()
         self.extra = [
             BufferStore(d, _layout.detect_layout(os.fspath(d)), hash_algorithm, writable=False)
@@ -202,14 +212,17 @@ class BufferStore:
             checksum = checksum if checksum is not None else data._checksum
             data = data.content
         expected = self._expected(checksum)
-        return self._finish(*_native.store_put(self._config, data, expected))
+        config = self._config
+        if self.direct_io and _native._args.nbytes(data) >= DIRECT_IO_MIN:
+            config = dataclasses.replace(config, direct=True)
+        return self._finish(*_native.store_put(config, data, expected))
 
     def put(self, data: Any, checksum: ChecksumLike | None = None) -> Checksum:
         """Store a bytes-like object without copying it; return its checksum."""
         return self.write(data, checksum).checksum
 
     def put_file(self, path: str | os.PathLike[str], checksum: ChecksumLike | None = None, *,
-                 cache: bool = True, progress: Callable[[int, int], None] | None = None) -> Checksum:
+                 cache: bool | None = None, progress: Callable[[int, int], None] | None = None) -> Checksum:
         """Store the content of a file of any size, streamed in bounded memory
         (hashed and copied in one pass), as durably as the store says.
 
@@ -220,7 +233,8 @@ class BufferStore:
         for the same bytes nor waits for fresh cache pages; its data is on
         the device when the write returns, so the fsync that follows costs
         next to nothing. See PERFORMANCE.md for what that saves, and what a
-        later read of the copy costs.
+        later read of the copy costs. ``cache=True`` writes through the
+        page cache; None (the default) follows the store's ``direct_io``.
 
         ``progress(done, total)`` is called as the bytes go in (for a file
         of several chunks; a smaller one is stored in one native call) and
@@ -229,7 +243,7 @@ class BufferStore:
         self._writable()
         expected = self._expected(checksum)
         size = os.path.getsize(path)
-        direct = not cache and size >= DIRECT_IO_MIN
+        direct = (self.direct_io if cache is None else not cache) and size >= DIRECT_IO_MIN
         if progress is not None and size > PUT_CHUNK:
             result = self._put_file_in_chunks(path, expected, direct, size, progress)
         else:  # one native call: read and write on a helper thread while this one hashes

@@ -53,7 +53,8 @@ class Buffers:
     def put_file(self, path: str | os.PathLike[str], progress: Any = None, *, source_kept: bool = False) -> Checksum:
         """Store a file's content. ``source_kept``: the caller keeps the file,
         so an embedded store need not keep the copy in the page cache
-        (BufferStore.put_file cache=False); a server decides that itself."""
+        (BufferStore.put_file cache=False; otherwise the store's own
+        choice); a server decides that itself."""
         raise NotImplementedError
 
     def put_many(self, buffers: Iterable[Any]) -> list[Checksum]:
@@ -120,7 +121,7 @@ class LocalBuffers(Buffers):
         return self.store.put(data, checksum)
 
     def put_file(self, path: str | os.PathLike[str], progress: Any = None, *, source_kept: bool = False) -> Checksum:
-        return self.store.put_file(path, cache=not source_kept, progress=progress)
+        return self.store.put_file(path, cache=False if source_kept else None, progress=progress)
 
     def put_many(self, buffers: Iterable[Any]) -> list[Checksum]:
         return self.store.put_many(buffers)

@@ -323,9 +323,61 @@ def test_put_file_of_a_kept_file_goes_around_the_page_cache(tmp_path, monkeypatc
     store.delete(checksum)
     store.put_file(large, cache=False, progress=lambda *_: None)
     store.put_file(small, cache=False)
-    store.put_file(large)
+    store.put_file(large, cache=True)
+    store.delete(checksum)
+    store.put_file(large)  # the default in fsync mode: around the cache
+    store.delete(checksum)
+    BufferStore(tmp_path / "store", durability="none").put_file(large)  # ... in the other modes: through it
     assert calls == [("put_file", True, sync), ("writer", True, sync), ("put_file", False, sync),
-                     ("put_file", False, sync)]
+                     ("put_file", False, sync), ("put_file", True, sync), ("put_file", False, 0)]
+
+
+def _in_page_cache(path) -> bool:
+    """Whether the first page of a file is in the page cache (a read that
+    must not wait for the device fails when it is not)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.preadv(fd, [bytearray(4096)], 0, os.RWF_NOWAIT)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _takes_direct_io(folder) -> bool:
+    try:
+        os.close(os.open(os.path.join(folder, "probe"), os.O_WRONLY | os.O_CREAT | os.O_DIRECT))
+        return True
+    except OSError:
+        return False
+    finally:
+        if os.path.exists(os.path.join(folder, "probe")):
+            os.unlink(os.path.join(folder, "probe"))
+
+
+@pytest.mark.parametrize("durability, direct_io, around", [
+    ("fsync", None, True), ("none", None, False), ("batch", None, False), ("none", True, True),
+    ("fsync", False, False),
+])
+def test_large_puts_go_around_the_page_cache_when_direct_io_is_on(tmp_path, durability, direct_io, around):
+    """direct_io (on by default in fsync mode): a large put from memory,
+    even from an unaligned address (the bytes of a bytes object), is written
+    with direct I/O and leaves nothing in the page cache; the stored buffer
+    is the same either way, including its unaligned tail."""
+    from seamless import _native
+    from seamless.hashserver.store import DIRECT_IO_MIN
+
+    store = BufferStore(tmp_path / "store", durability=durability, direct_io=direct_io)
+    data = os.urandom(DIRECT_IO_MIN + 12345)
+    array = np.frombuffer(data, dtype=np.uint8)[1:]  # another unaligned view, not bytes
+    for value, expected in ((data, data), (array, data[1:])):
+        checksum = store.put(value)
+        assert checksum.hex() == hashlib.sha256(expected).hexdigest()
+        if _native.backend == "native" and hasattr(os, "RWF_NOWAIT") and _takes_direct_io(tmp_path):
+            assert _in_page_cache(store.get_path(checksum)) is not around  # (before the read below)
+        with open(store.get_path(checksum), "rb") as f:
+            assert f.read() == expected
 
 
 def test_put_many_in_fsync_mode_syncs_its_folders_not_the_file_system(tmp_path, monkeypatch):

@@ -65,6 +65,22 @@ class TestData:
         view = memoryview(bytes(range(100)))[::3]
         assert backend.hash(view) == backend.hash(view.tobytes())
 
+    def test_sizes_of_bytes_like_objects(self):
+        """nbytes (the store's size check before a large put) counts bytes,
+        not items, and refuses what contiguous() refuses, alike."""
+        import numpy as np
+
+        from seamless._native import _args
+
+        assert _args.nbytes(b"abc") == 3 and _args.nbytes(bytearray(5)) == 5
+        assert _args.nbytes(np.arange(10, dtype=np.float64)) == 80
+        assert _args.nbytes(memoryview(bytes(100))[::3]) == 34
+        with pytest.raises(TypeError) as by_size:
+            _args.nbytes("text")
+        with pytest.raises(TypeError) as by_buffer:
+            _args.contiguous("text")
+        assert str(by_size.value) == str(by_buffer.value) and "str" in str(by_size.value)
+
     @pytest.mark.parametrize("threads,kind", [(-1, ValueError), ("2", TypeError), (True, TypeError)])
     def test_bad_thread_count(self, threads, kind):
         """A negative or non-int thread count is refused."""
