@@ -5,19 +5,61 @@ clients). Every connection therefore has a busy timeout, and every write is
 a short ``BEGIN IMMEDIATE`` transaction: it takes the write lock up front, so
 two writers queue instead of failing on a lock upgrade, and no update is
 lost. Reads run in autocommit mode (each statement sees a consistent
-snapshot); batched reads run in one read transaction.
+snapshot); batched reads run in one read transaction. Checkpoints run on a
+thread of their own (see checkpoints.py), not inside a commit.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import threading
 import time
+import weakref
 from typing import Callable, Iterator, Literal
 
+from .checkpoints import SAFETY_FRAMES, Checkpointer
+
 Synchronous = Literal["NORMAL", "FULL"]
+
+
+def _open(path: str, readonly: bool, synchronous: Synchronous, timeout: float) -> sqlite3.Connection:
+    """A connection with this module's settings."""
+    if readonly:
+        uri = f"file:{os.path.abspath(path)}?mode=ro"
+        con = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False)
+    else:
+        con = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        _retry_while_locked(lambda: con.execute("PRAGMA journal_mode=WAL"), timeout)
+    con.execute(f"PRAGMA synchronous={synchronous}")
+    con.execute("PRAGMA cache_size=-64000")
+    # Reads through a memory map. Checkpoints (each with an fsync) are the
+    # checkpoint thread's; a writer runs one only if that falls behind.
+    con.execute("PRAGMA mmap_size=268435456")
+    con.execute(f"PRAGMA wal_autocheckpoint={SAFETY_FRAMES}")
+    return con
+
+
+def _retry_while_locked(action: "Callable[[], object]", timeout: float) -> None:
+    """Run action, retrying while another process holds the lock.
+
+    SQLite's busy handler does not cover every case (switching a new file to
+    WAL while another process does the same returns "database is locked" at
+    once), so this waits up to the timeout itself.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while True:
+        try:
+            action()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
 
 class Connections:
@@ -32,42 +74,10 @@ class Connections:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
-
-    def _connect(self) -> sqlite3.Connection:
-        if self.readonly:
-            uri = f"file:{os.path.abspath(self.path)}?mode=ro"
-            con = sqlite3.connect(uri, uri=True, timeout=self.timeout, isolation_level=None,
-                                  check_same_thread=False)
-        else:
-            con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
-                                  check_same_thread=False)
-            self._retry_while_locked(lambda: con.execute("PRAGMA journal_mode=WAL"))
-        con.execute(f"PRAGMA synchronous={self.synchronous}")
-        con.execute("PRAGMA cache_size=-64000")
-        # Reads through a memory map, and checkpoints (each with an fsync)
-        # every 10,000 pages of WAL instead of 1,000: a third more commits/s.
-        con.execute("PRAGMA mmap_size=268435456")
-        con.execute("PRAGMA wal_autocheckpoint=10000")
-        return con
-
-    def _retry_while_locked(self, action: "Callable[[], object]") -> None:
-        """Run action, retrying while another process holds the lock.
-
-        SQLite's busy handler does not cover every case (switching a new
-        file to WAL while another process does the same returns "database
-        is locked" at once), so this waits up to the timeout itself.
-        """
-        deadline = time.monotonic() + self.timeout
-        delay = 0.001
-        while True:
-            try:
-                action()
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.1)
+        self._connect = functools.partial(_open, path, readonly, synchronous, timeout)
+        self._checkpoints = None if readonly else Checkpointer(path, self._connect)
+        if self._checkpoints is not None:  # a store dropped without close() ends its thread too
+            weakref.finalize(self, self._checkpoints.stop, join=False)
 
     def get(self) -> sqlite3.Connection:
         """This thread's connection (opened on first use)."""
@@ -88,7 +98,7 @@ class Connections:
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc):
                 raise
-            self._retry_while_locked(lambda: con.execute("BEGIN IMMEDIATE"))
+            _retry_while_locked(lambda: con.execute("BEGIN IMMEDIATE"), self.timeout)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -108,6 +118,7 @@ class Connections:
                 raise
             con.execute("RELEASE w")
             return
+        start = con.total_changes
         self.begin_immediate(con)
         try:
             yield con
@@ -115,6 +126,11 @@ class Connections:
             con.execute("ROLLBACK")
             raise
         con.execute("COMMIT")
+        self._committed(con.total_changes - start)
+
+    def _committed(self, changes: int) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.wrote(changes)
 
     @contextlib.contextmanager
     def group(self) -> Iterator[sqlite3.Connection]:
@@ -125,6 +141,7 @@ class Connections:
         if con.in_transaction:  # already in a group: join it
             yield con
             return
+        start = con.total_changes
         self.begin_immediate(con)
         try:
             yield con
@@ -132,6 +149,7 @@ class Connections:
             con.execute("ROLLBACK")
             raise
         con.execute("COMMIT")
+        self._committed(con.total_changes - start)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -148,6 +166,8 @@ class Connections:
 
     def close(self) -> None:
         """Close every connection (of every thread)."""
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
         with self._lock:
             self._closed = True
             for con in self._all:
