@@ -128,9 +128,13 @@ class ResultDB(ExecutionRecords, CacheRecords):
             ))
         return found
 
+    @staticmethod
+    def _any_irreproducible(con: sqlite3.Connection) -> bool:
+        return con.execute('SELECT 1 FROM "irreproducible_transformation" LIMIT 1').fetchone() is not None
+
     def _irreproducible_among(self, con: sqlite3.Connection, keys: Sequence[str]) -> set[str]:
         marked: set[str] = set()
-        if con.execute('SELECT 1 FROM "irreproducible_transformation" LIMIT 1').fetchone() is None:
+        if not self._any_irreproducible(con):
             return marked  # the usual case: nothing to look up
         for chunk in _chunks(list(dict.fromkeys(keys))):
             marks = ",".join("?" * len(chunk))
@@ -139,6 +143,18 @@ class ResultDB(ExecutionRecords, CacheRecords):
                 chunk,
             ))
         return marked
+
+    @staticmethod
+    def _reverse_rows_among(con: sqlite3.Connection, results: Sequence[str]) -> set[tuple[str, str]]:
+        """The (result, tf) reverse rows stored for these results: one indexed
+        lookup per chunk instead of one NOT EXISTS probe per inserted row."""
+        rows: set[tuple[str, str]] = set()
+        for chunk in _chunks(list(dict.fromkeys(results))):
+            marks = ",".join("?" * len(chunk))
+            rows.update(con.execute(
+                f'SELECT "result", "checksum" FROM "rev_transformation" WHERE "result" IN ({marks})', chunk
+            ))
+        return rows
 
     def set_transformation(self, tf: Any, result: Any, *, overwrite: bool = False) -> bool:
         """Record tf -> result and its reverse lookup; True if it was new.
@@ -170,9 +186,12 @@ class ResultDB(ExecutionRecords, CacheRecords):
         if not items:
             return 0
         with self._db.write() as con:
+            wanted = dict(items)
+            if len(wanted) == len(items) and self._insert_if_all_new(con, wanted):
+                self._add_reverse_rows(con, list(wanted.items()))
+                return len(wanted)
             existing = self._results_of(keys, con)
             self._check_conflicts(items, existing, self._irreproducible_among(con, keys), overwrite)
-            wanted = dict(items)
             new = [(tf, r) for tf, r in wanted.items() if tf not in existing]
             changed = [(tf, r, existing[tf]) for tf, r in wanted.items() if existing.get(tf, r) != r]
             con.executemany('INSERT INTO "transformation" VALUES (?, ?)', new)
@@ -180,8 +199,30 @@ class ResultDB(ExecutionRecords, CacheRecords):
                             [(r, tf) for tf, r, _ in changed])
             con.executemany('DELETE FROM "rev_transformation" WHERE "result" = ? AND "checksum" = ?',
                             [(old, tf) for tf, _, old in changed])
-            con.executemany(ADD_REVERSE, [(r, tf, r, tf) for tf, r in new + [c[:2] for c in changed]])
+            self._add_reverse_rows(con, new + [(tf, r) for tf, r, _ in changed])
         return len(new)
+
+    def _insert_if_all_new(self, con: sqlite3.Connection, wanted: dict[str, str]) -> bool:
+        """The common batch, in one statement: every transformation new and
+        none marked irreproducible. Inserts them all and returns True, or
+        inserts nothing and returns False (the caller then looks closer)."""
+        if self._any_irreproducible(con):
+            return False
+        con.execute("SAVEPOINT all_new")
+        before = con.total_changes
+        con.executemany('INSERT INTO "transformation" VALUES (?, ?) ON CONFLICT DO NOTHING', wanted.items())
+        all_new = con.total_changes - before == len(wanted)
+        if not all_new:
+            con.execute("ROLLBACK TO all_new")
+        con.execute("RELEASE all_new")
+        return all_new
+
+    def _add_reverse_rows(self, con: sqlite3.Connection, written: list[tuple[str, str]]) -> None:
+        """Reverse rows for (tf, result) pairs, skipping those already stored
+        (the reference appends duplicates; we never do)."""
+        stored = self._reverse_rows_among(con, [r for _, r in written])
+        con.executemany('INSERT INTO "rev_transformation" ("result", "checksum") VALUES (?, ?)',
+                        [(r, tf) for tf, r in written if (r, tf) not in stored])
 
     @staticmethod
     def _check_conflicts(items: list[tuple[str, str]], existing: dict[str, str],

@@ -66,6 +66,41 @@ class TestTransformations:
         with pytest.raises(ConflictError, match="two results"):
             db.set_transformations([(R2, R1), (R2, TF)])
 
+    def test_batch_partly_known_writes_only_the_new_ones(self, db):
+        """A batch that is not all new (the one-statement path gives way)
+        counts and writes only the new records, each reverse row once."""
+        known = [(os.urandom(32).hex(), os.urandom(32).hex()) for _ in range(300)]
+        fresh = [(os.urandom(32).hex(), os.urandom(32).hex()) for _ in range(300)]
+        assert db.set_transformations(known) == 300
+        assert db.set_transformations(known[::2] + fresh) == 300
+        assert db.counts()["transformation"] == 600
+        assert db.counts()["rev_transformation"] == 600
+        assert db.get_transformations([tf for tf, _ in fresh]) == [Checksum(r) for _, r in fresh]
+
+    def test_batch_with_a_repeated_pair_is_one_record(self, db):
+        pairs = [(os.urandom(32).hex(), os.urandom(32).hex()) for _ in range(5)]
+        assert db.set_transformations(pairs + pairs[:1]) == 5
+        assert db.counts()["rev_transformation"] == 5
+
+    def test_batch_of_new_transformations_keeps_an_existing_reverse_row_single(self, db):
+        """A reverse row left without its transformation (the reference's
+        overwrites leave such rows) is not duplicated when the pair is set."""
+        db.set_transformation(TF, R1)
+        db.delete_transformation(TF)
+        with sqlite3.connect(db.path) as con:
+            con.execute('INSERT INTO "rev_transformation" ("result", "checksum") VALUES (?, ?)', (R1, TF))
+        assert db.set_transformations([(TF, R1), (R2, R1)]) == 2
+        assert db.get_rev_transformations(R1) == [Checksum(TF), Checksum(R2)]
+        assert db.counts()["rev_transformation"] == 2
+
+    def test_batch_with_an_irreproducible_transformation_writes_nothing(self, db):
+        db.set_irreproducible(TF, R1)
+        pairs = [(os.urandom(32).hex(), os.urandom(32).hex()) for _ in range(10)]
+        with pytest.raises(ConflictError, match="irreproducible"):
+            db.set_transformations(pairs + [(TF, R1)])
+        assert db.get_transformations([tf for tf, _ in pairs]) == [None] * 10
+        assert db.set_transformations(pairs) == 10  # the others alone are fine
+
     @pytest.mark.parametrize("bad", ["zz" * 32, "\u00e9" * 64, "ab" * 31 + "a", "0" * 63 + " ", None])
     def test_malformed_checksums_in_a_batch(self, db, bad):
         """One malformed checksum among many lowercase hex strings (checked
