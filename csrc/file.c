@@ -74,7 +74,7 @@ int64_t seamless_read_full(int fd, uint8_t *buf, size_t len, int64_t offset,
  * unless the caller already hashes files in parallel (one_thread). */
 static int hash_fd(int algorithm, int fd, uint8_t *digest, uint64_t *size,
                    int *os_errno, bool one_thread) {
-    seamless_source src = {NULL, 0, fd, true, one_thread};
+    seamless_source src = {.fd = fd, .stable = true, .one_thread = one_thread};
     return seamless_hash_and_copy(algorithm, &src, -1, digest, size, os_errno);
 }
 

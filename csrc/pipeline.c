@@ -50,6 +50,13 @@ static int64_t produce(const seamless_source *src, uint64_t offset, uint8_t *slo
         return (int64_t)n;
     }
     *block = slot;
+    if (src->stream) {
+        if (offset >= src->len) {
+            return 0;
+        }
+        size_t n = src->len - offset < BLOCK ? (size_t)(src->len - offset) : BLOCK;
+        return seamless_read_stream(src, offset, slot, n, os_errno);
+    }
     return seamless_read_full(src->fd, slot, BLOCK, -1, os_errno);
 }
 
@@ -239,8 +246,8 @@ int seamless_hash_and_copy(int algorithm, const seamless_source *src, int dst,
         return rc;
     }
     *total = 0;
-    uint64_t expected = src->data != NULL ? src->len : 0;
-    if (src->data == NULL) {
+    uint64_t expected = src->data != NULL || src->stream ? src->len : 0;
+    if (src->data == NULL && !src->stream) {
         struct stat st;
         if (fstat(src->fd, &st) == 0 && S_ISREG(st.st_mode)) {
             expected = (uint64_t)st.st_size;

@@ -79,6 +79,12 @@ int seamless_store_put(const seamless_store_config *cfg, const uint8_t *data,
 int seamless_store_put_file(const seamless_store_config *cfg, const char *path,
                             const uint8_t *expected, uint8_t *digest,
                             uint64_t *size, int *outcome, int *os_errno);
+int seamless_store_put_stream(const seamless_store_config *cfg,
+                              const uint8_t *prefix, size_t prefix_len,
+                              int fd, uint64_t len, int stall_ms,
+                              uint32_t min_rate, const uint8_t *expected,
+                              uint8_t *digest, uint64_t *size, int *outcome,
+                              int *os_errno);
 int seamless_store_stat(const seamless_store_config *cfg,
                         const uint8_t *digests, size_t count, int64_t *sizes);
 int seamless_store_sync(const char *root, int *os_errno);

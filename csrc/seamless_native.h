@@ -188,6 +188,21 @@ int seamless_store_put_file(const seamless_store_config *cfg, const char *path,
                             const uint8_t *expected, uint8_t *digest,
                             uint64_t *size, int *outcome, int *os_errno);
 
+/**
+ * seamless_store_put for a body arriving on a socket or pipe (a server's
+ * upload): prefix_len bytes already received, then the rest read from fd
+ * (which may be non-blocking), exactly len bytes in all. Read on the
+ * pipeline's helper thread into aligned blocks while the caller hashes.
+ * An early end is SEAMLESS_ERR_OS with ECONNRESET; nothing for stall_ms, or
+ * fewer than min_rate bytes/s over stall_ms, is ETIMEDOUT (0: no limits).
+ */
+int seamless_store_put_stream(const seamless_store_config *cfg,
+                              const uint8_t *prefix, size_t prefix_len,
+                              int fd, uint64_t len, int stall_ms,
+                              uint32_t min_rate, const uint8_t *expected,
+                              uint8_t *digest, uint64_t *size, int *outcome,
+                              int *os_errno);
+
 /** store_stat: no plain file, but a compressed form (.zst or .gz). */
 #define SEAMLESS_STAT_COMPRESSED (-2)
 

@@ -172,6 +172,12 @@ int64_t seamless_read_full(int fd, uint8_t *buf, size_t len, int64_t offset,
 
 /* ---- One pass: hash and optionally write (pipeline.c) ----------------- */
 
+/** The rate window of a stream source (see stream.c): zeroed at the start. */
+typedef struct {
+    int64_t start_ms;
+    uint64_t bytes;
+} seamless_stream_window;
+
 /** Where the bytes of a pass come from. */
 typedef struct {
     const uint8_t *data; /**< memory source, or NULL for a file descriptor */
@@ -179,7 +185,25 @@ typedef struct {
     int fd;
     bool stable; /**< memory that cannot change during the pass: no copies */
     bool one_thread; /**< never start a helper thread (callers already in parallel) */
+    /* A stream (a socket or pipe): fd gives exactly len - prefix_len bytes
+     * after the prefix (bytes already received), waiting when fd is
+     * non-blocking; an early end or a stall is an error (see stream.c). */
+    bool stream;
+    const uint8_t *prefix;
+    size_t prefix_len;
+    int stall_ms;       /**< nothing arrives for this long: ETIMEDOUT */
+    uint32_t min_rate;  /**< fewer bytes/s than this over stall_ms: ETIMEDOUT */
+    seamless_stream_window *window; /**< the caller's, for min_rate */
 } seamless_source;
+
+/**
+ * Fill buf with len bytes of a stream source (see seamless_source): the
+ * prefix first, then reads from the descriptor. Returns len, or -1 with
+ * *os_errno set (ECONNRESET when the stream ends early, ETIMEDOUT when it
+ * stalls or trickles).
+ */
+int64_t seamless_read_stream(const seamless_source *src, uint64_t offset,
+                             uint8_t *buf, size_t len, int *os_errno);
 
 /**
  * Hash the source into digest, writing every hashed block to dst unless

@@ -231,9 +231,9 @@ static int put_source(const seamless_store_config *cfg, const seamless_source *s
     if (expected != NULL) {
         /* Already stored: only check that the caller's bytes are right. */
         relative_path(cfg->layout, expected, rel);
-        uint64_t known = src->data != NULL ? src->len : 0;
+        uint64_t known = src->data != NULL || src->stream ? src->len : 0;
         struct stat st;
-        if (src->data == NULL && fstat(src->fd, &st) == 0) {
+        if (src->data == NULL && !src->stream && fstat(src->fd, &st) == 0) {
             known = (uint64_t)st.st_size;
         }
         if (present(rootfd, rel, known)) {
@@ -294,7 +294,7 @@ int seamless_store_put(const seamless_store_config *cfg, const uint8_t *data,
     if (data == NULL && len) {
         return SEAMLESS_ERR_ARGUMENT;
     }
-    seamless_source src = {data ? data : empty, len, -1, stable != 0, false};
+    seamless_source src = {.data = data ? data : empty, .len = len, .fd = -1, .stable = stable != 0};
     return put_source(cfg, &src, expected, digest, size, outcome, os_errno);
 }
 
@@ -310,10 +310,28 @@ int seamless_store_put_file(const seamless_store_config *cfg, const char *path,
     if (fd < 0) {
         return SEAMLESS_ERR_OS;
     }
-    seamless_source src = {NULL, 0, fd, true, false};
+    seamless_source src = {.fd = fd, .stable = true};
     int rc = put_source(cfg, &src, expected, digest, size, outcome, os_errno);
     close(fd);
     return rc;
+}
+
+int seamless_store_put_stream(const seamless_store_config *cfg,
+                              const uint8_t *prefix, size_t prefix_len,
+                              int fd, uint64_t len, int stall_ms,
+                              uint32_t min_rate, const uint8_t *expected,
+                              uint8_t *digest, uint64_t *size, int *outcome,
+                              int *os_errno) {
+    if ((prefix == NULL && prefix_len) || prefix_len > len || fd < 0 ||
+        os_errno == NULL) {
+        return SEAMLESS_ERR_ARGUMENT;
+    }
+    seamless_stream_window window = {0, 0};
+    seamless_source src = {.len = (size_t)len, .fd = fd, .stream = true,
+                           .prefix = prefix, .prefix_len = prefix_len,
+                           .stall_ms = stall_ms, .min_rate = min_rate,
+                           .window = &window};
+    return put_source(cfg, &src, expected, digest, size, outcome, os_errno);
 }
 
 typedef struct {

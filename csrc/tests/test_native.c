@@ -13,6 +13,9 @@
 #include "../seamless_native_impl.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -570,6 +573,87 @@ static void test_errors(void) {
     seamless_hasher_free(NULL);
 }
 
+/* ---- store writes straight from a socket -------------------------------- */
+
+typedef struct {
+    int fd;
+    const uint8_t *data;
+    size_t len;
+    bool close_after;
+} sender_job;
+
+static void *sender(void *arg) {
+    sender_job *job = arg;
+    size_t done = 0;
+    while (done < job->len) {
+        ssize_t n = write(job->fd, job->data + done, job->len - done);
+        if (n <= 0) {
+            break;
+        }
+        done += (size_t)n;
+    }
+    if (job->close_after) {
+        shutdown(job->fd, SHUT_WR);
+    }
+    return NULL;
+}
+
+static void test_store_stream(void) {
+    char root[] = "/tmp/seamless-native-stream-XXXXXX";
+    CHECK(mkdtemp(root) != NULL, "mkdtemp");
+    char tmpdir[160];
+    snprintf(tmpdir, sizeof tmpdir, "%s/.tmp", root);
+    CHECK(mkdir(tmpdir, 0755) == 0, "mkdir .tmp");
+    seamless_store_config cfg = {root, "sock-", -1, SEAMLESS_LAYOUT_PREFIX,
+                                 SEAMLESS_SHA256, SEAMLESS_SYNC_DATA, 0444, 03775, 0};
+    size_t total = (9u << 20) + 4321, prefix = 70000;
+    uint8_t *data = malloc(total + 4);
+    CHECK(data != NULL, "malloc");
+    fill_random(data, total, 99);
+    memcpy(data + total, "NEXT", 4);
+    uint8_t want[32], got[32];
+    seamless_hash(SEAMLESS_SHA256, data, total, want);
+    for (int variant = 0; variant < 3; variant++) {
+        /* 0: whole (threaded, direct I/O where allowed), 1: the same bytes
+         * again (verified, not written), 2: the sender stops early. */
+        int sv[2];
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+        fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+        sender_job job = {sv[1], data + prefix, variant == 2 ? total / 2 : total - prefix + 4,
+                          variant == 2};
+        pthread_t t;
+        pthread_create(&t, NULL, sender, &job);
+        cfg.direct = variant == 0;
+        uint64_t size = 0;
+        int outcome = 0, err = 0;
+        int rc = seamless_store_put_stream(&cfg, data, prefix, sv[0], total, 5000, 0,
+                                           variant == 1 ? want : NULL, got, &size,
+                                           &outcome, &err);
+        if (variant < 2) {
+            CHECK(rc == SEAMLESS_OK && memcmp(got, want, 32) == 0 && size == total &&
+                      outcome == (variant == 0 ? SEAMLESS_PUT_CREATED : SEAMLESS_PUT_EXISTED),
+                  "put_stream variant %d: rc %d errno %d outcome %d", variant, rc, err,
+                  outcome);
+            char next[4] = {0};
+            pthread_join(t, NULL);
+            CHECK(read(sv[0], next, 4) == 4 && memcmp(next, "NEXT", 4) == 0,
+                  "put_stream read past its length (variant %d)", variant);
+        } else {
+            CHECK(rc == SEAMLESS_ERR_OS && err == ECONNRESET,
+                  "an early end: rc %d errno %d", rc, err);
+            pthread_join(t, NULL);
+        }
+        close(sv[0]);
+        close(sv[1]);
+        CHECK(count_entries(tmpdir) == 0, "put_stream left a temp file (variant %d)", variant);
+    }
+    check_stored(root, SEAMLESS_LAYOUT_PREFIX, want, total, "the stored copy of a stream");
+    CHECK(seamless_store_put_stream(&cfg, NULL, 5, 0, 10, 0, 0, NULL, got, NULL, NULL,
+                                    &(int){0}) == SEAMLESS_ERR_ARGUMENT,
+          "put_stream refuses a missing prefix");
+    free(data);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s tests/data/hash_vectors.txt\n", argv[0]);
@@ -583,6 +667,7 @@ int main(int argc, char **argv) {
     test_batch();
     test_files();
     test_store();
+    test_store_stream();
     test_errors();
     seamless_set_sha256_kernel(best);
     if (failures) {

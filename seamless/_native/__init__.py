@@ -64,6 +64,7 @@ fingerprint = _impl.fingerprint
 fingerprint_file = _impl.fingerprint_file
 store_put = _impl.store_put
 store_put_file = _impl.store_put_file
+store_put_stream = _impl.store_put_stream
 store_stat = _impl.store_stat
 store_sync = _impl.store_sync
 StoreWriter = _impl.StoreWriter
@@ -102,6 +103,7 @@ __all__ = [
     "fingerprint_file",
     "store_put",
     "store_put_file",
+    "store_put_stream",
     "store_stat",
     "store_sync",
     "StoreWriter",

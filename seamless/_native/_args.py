@@ -151,3 +151,21 @@ def digest(value: object, name: str = "checksum") -> bytes:
     if len(raw) != 32:
         raise ValueError(f"{name} must be 32 bytes, not {len(raw)}")
     return raw
+
+
+def stream_args(fd: object, length: object, prefix: bytes, stall: float,
+                min_rate: int) -> tuple[int, int, int, int]:
+    """Checked (fd, length, stall in ms, min_rate) of a stream put.
+
+    Raises:
+        TypeError: fd or length not an int, prefix not bytes.
+        ValueError: a negative fd, a length shorter than the prefix, a
+            negative stall or rate.
+    """
+    if not isinstance(fd, int) or not isinstance(length, int) or isinstance(length, bool):
+        raise TypeError("fd and length must be integers")
+    if not isinstance(prefix, bytes):
+        raise TypeError("prefix must be bytes")
+    if fd < 0 or length < len(prefix) or stall < 0 or min_rate < 0:
+        raise ValueError("stream put: need fd >= 0, length >= len(prefix), stall >= 0, min_rate >= 0")
+    return fd, length, int(stall * 1000), min(int(min_rate), 0xFFFFFFFF)

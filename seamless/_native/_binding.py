@@ -13,7 +13,7 @@ import threading
 from typing import Any, Sequence
 
 from . import _args
-from ._errors import raise_for
+from ._errors import STREAM_ERRNOS, raise_for, stream_error
 from ._seamless_native import ffi, lib  # ImportError when not built
 
 _EXPECTED_ABI = 1
@@ -327,6 +327,29 @@ def store_put_file(config: _args.StoreConfig, path: Any, expected: bytes | None 
     rc = lib.seamless_store_put_file(_cconfig(config), cpath, exp, digest, size, outcome, err)
     if rc == lib.SEAMLESS_ERR_OS and not os.path.isfile(original):
         _check(rc, original, err[0])  # the source is at fault, not the store
+    return _put_result(rc, config, expected, digest, size, outcome, err)
+
+
+def store_put_stream(config: _args.StoreConfig, fd: int, length: int, prefix: bytes = b"",
+                     expected: bytes | None = None, stall: float = 60.0,
+                     min_rate: int = 0) -> tuple[bytes, int, int]:
+    """Write a body arriving on a socket or pipe into the store: prefix (bytes
+    already received), then exactly length - len(prefix) bytes read from fd,
+    which may be non-blocking. (digest, size, outcome PUT_*).
+
+    Raises:
+        ConnectionResetError: fd ended early. TimeoutError: nothing arrived
+            for stall seconds, or fewer than min_rate bytes/s over that long.
+        ChecksumMismatchError, OSError: as store_put.
+    """
+    fd, length, stall_ms, min_rate = _args.stream_args(fd, length, prefix, stall, min_rate)
+    exp = ffi.NULL if expected is None else ffi.from_buffer(_args.digest(expected, "expected"))
+    digest, size = ffi.new("uint8_t[32]"), ffi.new("uint64_t *")
+    outcome, err = ffi.new("int *"), ffi.new("int *")
+    rc = lib.seamless_store_put_stream(_cconfig(config), ffi.from_buffer(prefix), len(prefix), fd, length,
+                                       stall_ms, min_rate, exp, digest, size, outcome, err)
+    if rc == lib.SEAMLESS_ERR_OS and err[0] in STREAM_ERRNOS:
+        raise stream_error(err[0])
     return _put_result(rc, config, expected, digest, size, outcome, err)
 
 

@@ -27,6 +27,7 @@ SOURCES = [
     "sha256_portable.c",
     "sha256_x86.c",
     "sha3.c",
+    "stream.c",
     "store.c",
     "threads.c",
 ]

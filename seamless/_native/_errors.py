@@ -6,6 +6,7 @@ the fallback backend raises the same types through the same helpers.
 
 from __future__ import annotations
 
+import errno
 import os
 from typing import Callable, NoReturn
 
@@ -29,6 +30,18 @@ ERR_MISMATCH = 6
 def os_error(errno: int, path: str | bytes | None) -> OSError:
     """The OSError subclass Python itself raises for errno on path."""
     return OSError(errno, os.strerror(errno), path)
+
+
+#: Errors of a stream source (a client's socket), not of the store's files.
+STREAM_ERRNOS = frozenset({errno.ECONNRESET, errno.ETIMEDOUT, errno.EPIPE, errno.ENOTCONN})
+
+
+def stream_error(code: int) -> OSError:
+    """The error for a stream that ended early (ConnectionResetError) or
+    stalled (TimeoutError), without the store folder as its filename."""
+    reason = {errno.ECONNRESET: "the stream ended before its announced length",
+              errno.ETIMEDOUT: "the stream stalled or arrived too slowly"}.get(code, os.strerror(code))
+    return OSError(code, reason)
 
 
 def file_changed(path: str | bytes | None) -> FileChangedError:

@@ -7,9 +7,11 @@ large updates, so the thread pools here do run in parallel.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import os
+import select
 import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +20,7 @@ from typing import Any, Sequence
 import xxhash
 
 from . import _args
-from ._errors import file_changed, raise_for
+from ._errors import STREAM_ERRNOS, file_changed, raise_for, stream_error
 
 DIGEST_SIZE = 32
 FINGERPRINT_SIZE = 16
@@ -233,8 +235,46 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+class _Stream:
+    """A stream source: prefix, then bytes read from fd, length in all."""
+
+    def __init__(self, fd: int, length: int, prefix: bytes, stall_ms: int, min_rate: int):
+        self.fd, self.length, self.prefix = fd, length, prefix
+        self.stall, self.min_rate = stall_ms / 1000, min_rate
+
+    def blocks(self) -> Any:
+        """The bytes, waiting (poll) on a non-blocking fd; an early end is
+        ECONNRESET, a stall or a trickle ETIMEDOUT (as stream.c)."""
+        if self.prefix:
+            yield self.prefix
+        remaining = self.length - len(self.prefix)
+        poller = select.poll()
+        poller.register(self.fd, select.POLLIN)
+        window_start, window_bytes = time.monotonic(), 0
+        while remaining:
+            try:
+                block = os.read(self.fd, min(remaining, _READ_BLOCK))
+            except BlockingIOError:
+                if not poller.poll(self.stall * 1000 if self.stall else None):
+                    raise OSError(errno.ETIMEDOUT, "stalled") from None
+                block = None
+            if block == b"":
+                raise OSError(errno.ECONNRESET, "ended early")
+            if block:
+                remaining -= len(block)
+                window_bytes += len(block)
+                yield block
+            now = time.monotonic()
+            if self.stall and now - window_start > self.stall:
+                if window_bytes < self.min_rate * self.stall:
+                    raise OSError(errno.ETIMEDOUT, "too slow")
+                window_start, window_bytes = now, 0
+
+
 def _blocks(data: Any) -> Any:
-    """(length, iterator of blocks) of an in-memory or file source."""
+    """(length, iterator of blocks) of an in-memory, file or stream source."""
+    if isinstance(data, _Stream):
+        return data.length, data.blocks()
     if isinstance(data, tuple):  # ("file", fd)
         fd = data[1]
         size = os.fstat(fd).st_size
@@ -347,6 +387,21 @@ def store_put_file(config: _args.StoreConfig, path: Any, expected: bytes | None 
             return _store_source(config, ("file", f.fileno()), exp)
         except OSError as exc:
             raise _as_store_error(config, exc) from None
+
+
+def store_put_stream(config: _args.StoreConfig, fd: int, length: int, prefix: bytes = b"",
+                     expected: bytes | None = None, stall: float = 60.0,
+                     min_rate: int = 0) -> tuple[bytes, int, int]:
+    """Write a body arriving on a socket or pipe into the store (see the
+    native binding): (digest, size, outcome PUT_*)."""
+    fd, length, stall_ms, min_rate = _args.stream_args(fd, length, prefix, stall, min_rate)
+    exp = None if expected is None else _args.digest(expected, "expected")
+    try:
+        return _store_source(config, _Stream(fd, length, prefix, stall_ms, min_rate), exp)
+    except OSError as exc:
+        if exc.errno in STREAM_ERRNOS:
+            raise stream_error(exc.errno) from None
+        raise _as_store_error(config, exc) from None
 
 
 def store_stat(config: _args.StoreConfig, digests: bytes) -> list[int]:

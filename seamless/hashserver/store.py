@@ -270,6 +270,29 @@ class BufferStore:
         finally:
             upload.close()
 
+    def write_stream(self, fd: int, length: int, checksum: ChecksumLike | None = None, *,
+                     prefix: bytes = b"", stall: float = 60.0, min_rate: int = 0) -> PutResult:
+        """Store a buffer that arrives on a socket or pipe (a large upload):
+        ``prefix`` (what was already received) and then exactly
+        ``length - len(prefix)`` bytes read from fd, which may be
+        non-blocking. The native core reads into its own blocks on a helper
+        thread (which also writes them) while this thread hashes: no copy
+        through Python. Direct I/O as for ``writer()``.
+
+        Raises:
+            ConnectionResetError: fd ended before length bytes.
+            TimeoutError: nothing arrived for ``stall`` seconds, or fewer
+                than ``min_rate`` bytes/s over that long.
+            ChecksumMismatchError: the bytes do not hash to checksum.
+        In every case nothing is stored and no temporary file is left.
+        """
+        self._writable()
+        config = self._config
+        if self.direct_io and length >= DIRECT_IO_MIN:
+            config = dataclasses.replace(config, direct=True)
+        return self._finish(*_native.store_put_stream(config, fd, length, prefix, self._expected(checksum),
+                                                      stall, min_rate))
+
     def writer(self, checksum: ChecksumLike | None = None, size_hint: int = 0) -> "Upload":
         """A writer for a buffer that arrives in pieces (an upload):
         ``feed(piece)``... then ``finish()`` -> PutResult, or ``close()`` to

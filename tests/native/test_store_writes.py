@@ -3,8 +3,11 @@ and errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
+import socket
+import threading
 
 import pytest
 
@@ -149,3 +152,115 @@ def test_direct_writer_gives_the_same_file(backend, tmp_path, pieces):
     assert writer.finish() == (hashlib.sha256(data).digest(), len(data), _args.PUT_CREATED)
     cs = hashlib.sha256(data).hexdigest()
     assert (root / cs[:2] / cs).read_bytes() == data
+
+
+# ---- stream puts (a server's large upload, straight from its socket) ------
+
+def _send_later(sock, data: bytes, close: bool = False):
+    """Send data from a thread, as a client would."""
+
+    def run():
+        view = memoryview(data)
+        while view:
+            sent = sock.send(view[: 1 << 20])
+            view = view[sent:]
+        if close:
+            sock.shutdown(socket.SHUT_WR)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("size,prefix_len", [(0, 0), (1000, 1000), (100_000, 3), ((9 << 20) + 17, 70_000)])
+def test_stream_put_reads_exactly_its_length(backend, config, size, prefix_len):
+    """Prefix, then the rest from a non-blocking socket: the file is right,
+    and the bytes after the announced length stay in the socket."""
+    data = os.urandom(size)
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.setblocking(False)
+        sender = _send_later(theirs, data[prefix_len:] + b"NEXT REQUEST")
+        digest, got, outcome = backend.store_put_stream(config, ours.fileno(), size, data[:prefix_len])
+        sender.join()
+        assert digest == hashlib.sha256(data).digest() and got == size and outcome == _args.PUT_CREATED
+        ours.setblocking(True)
+        assert ours.recv(100) == b"NEXT REQUEST"
+    with open(os.path.join(config.root, digest.hex()[:2], digest.hex()), "rb") as f:
+        assert f.read() == data
+    assert os.listdir(os.path.join(config.root, ".tmp")) == []
+
+
+def test_stream_put_direct_matches(backend, config):
+    data = os.urandom((6 << 20) + 5)
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        _send_later(theirs, data)
+        direct = dataclasses.replace(config, direct=True)
+        digest = backend.store_put_stream(direct, ours.fileno(), len(data))[0]
+    with open(os.path.join(config.root, digest.hex()[:2], digest.hex()), "rb") as f:
+        assert f.read() == data
+
+
+def test_stream_put_of_a_known_buffer_is_verified(backend, config):
+    data = os.urandom(200_000)
+    digest = backend.store_put(config, data)[0]
+    for expected, body in ((digest, data), (digest, data[:-1] + b"?")):
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            _send_later(theirs, body)
+            if body == data:
+                assert backend.store_put_stream(config, ours.fileno(), len(body), b"", expected)[2] == _args.PUT_EXISTED
+            else:
+                with pytest.raises(ChecksumMismatchError):
+                    backend.store_put_stream(config, ours.fileno(), len(body), b"", expected)
+
+
+def test_stream_put_early_end_stores_nothing(backend, config):
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        _send_later(theirs, os.urandom(3 << 20), close=True)
+        with pytest.raises(ConnectionResetError, match="ended before"):
+            backend.store_put_stream(config, ours.fileno(), 5 << 20)
+    assert os.listdir(os.path.join(config.root, ".tmp")) == []
+    assert sorted(os.listdir(config.root)) == [".tmp"]
+
+
+def test_stream_put_stall_and_trickle_time_out(backend, config):
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.setblocking(False)
+        theirs.send(b"x" * 100)
+        with pytest.raises(TimeoutError):
+            backend.store_put_stream(config, ours.fileno(), 1000, stall=0.2)
+    # A trickle: a few bytes every 50 ms never stalls for 0.3 s, but stays
+    # far below the minimum rate over that window.
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.setblocking(False)
+        stop = threading.Event()
+
+        def trickle():
+            while not stop.wait(0.05):
+                try:
+                    theirs.send(b"y" * 10)
+                except OSError:
+                    return
+
+        sender = threading.Thread(target=trickle, daemon=True)
+        sender.start()
+        try:
+            with pytest.raises(TimeoutError):
+                backend.store_put_stream(config, ours.fileno(), 1 << 20, stall=0.3, min_rate=1 << 20)
+        finally:
+            stop.set()
+            sender.join()
+    assert os.listdir(os.path.join(config.root, ".tmp")) == []
+
+
+@pytest.mark.parametrize("bad", [dict(fd=-1), dict(length=3, prefix=b"four"), dict(length="5"), dict(stall=-1)])
+def test_stream_put_bad_arguments(backend, config, bad):
+    args = dict(fd=0, length=5, prefix=b"", stall=1.0)
+    args.update(bad)
+    with pytest.raises((TypeError, ValueError)):
+        backend.store_put_stream(config, args["fd"], args["length"], args["prefix"], None, args["stall"])
