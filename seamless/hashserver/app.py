@@ -20,7 +20,8 @@ as the reference's. Differences, all of them fixes:
 Small requests are answered synchronously inside the event loop (a 1 KiB
 GET is an open, a read and a write); anything that may block for long (an
 fsync, a large body, thousands of stats) runs in a thread. PUT bodies above
-1 MiB stream through the native core (hash while writing) in bounded memory.
+1 MiB stream through the native core (hash while writing) in bounded memory;
+from 16 MiB on, the core reads them straight from the socket.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from typing import Any
 
 from .. import _native, errormap
 from ..exceptions import ChecksumMismatchError
-from ..server.http import (FileBody, HttpApp, Request, Response, Router, StreamBody, json_response,
-                           text)
+from ..server.http import (ClientDisconnected, FileBody, HttpApp, Request, Response, Router, StreamBody,
+                           json_response, text)
 from . import requests
 from .compressed import InvalidCompressedPayload, suffix_for
 from .promises import Promises
@@ -44,6 +45,14 @@ from .store import BufferStore
 LOGGER = logging.getLogger("seamless.hashserver")
 #: Bodies up to this size are read whole and stored in one native call.
 SMALL_BODY = 1 << 20
+#: Bodies of at least this size are read by the native core straight from
+#: the socket (a transfer thread reads, writes and hashes them; the event
+#: loop never sees the bytes).
+SOCKET_BODY = 16 << 20
+#: A client that sends a large body for a minute without a byte, or slower
+#: than this many bytes/s over a minute, is given up on.
+BODY_STALL = 60.0
+BODY_MIN_RATE = 16 << 10
 #: Buffers up to this size are read and sent from memory; larger ones with sendfile.
 SMALL_FILE = 256 * 1024
 #: /has-like requests with more checksums than this run in a thread.
@@ -318,8 +327,17 @@ class HashserverApp(HttpApp):
             yield piece
 
     async def _store_stream(self, request: Request, cs: str) -> bool:
-        """Feed the body to a native store writer in 1 MiB pieces; each piece
-        is hashed and written in a thread while the next one is received."""
+        """A large body (SOCKET_BODY or more) straight from the socket into
+        the store; otherwise fed to a native store writer in 1 MiB pieces,
+        each hashed and written in a thread while the next one is received."""
+        if (request.content_length or 0) >= SOCKET_BODY:
+            try:
+                return await request.stream.receive_with(
+                    lambda fd, prefix, length: self._store_from_socket(fd, prefix, length, cs))
+            except NotImplementedError:
+                pass  # not handed over: read it as usual
+            except (ConnectionError, TimeoutError) as exc:
+                raise ClientDisconnected(str(exc)) from None
         loop = asyncio.get_running_loop()
         writer = self.store.writer(cs, size_hint=request.content_length or 0)
         try:
@@ -333,6 +351,10 @@ class HashserverApp(HttpApp):
             return (await loop.run_in_executor(None, writer.finish)).created
         finally:
             writer.close()  # an interrupted upload leaves no temporary file
+
+    def _store_from_socket(self, fd: int, prefix: bytes, length: int, cs: str) -> bool:
+        return self.store.write_stream(fd, length, cs, prefix=prefix, stall=BODY_STALL,
+                                       min_rate=BODY_MIN_RATE).created
 
     async def _store_compressed(self, request: Request, cs: str, content_encoding: str) -> bool:
         """A gzip/zstd body: kept compressed, verified on its decompressed bytes."""

@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import json
 import os
+import socket
 import threading
 import time
 
@@ -77,6 +78,36 @@ def test_large_put_and_get_stream(server):
     assert put(server, data) == (200, b"OK")
     assert server.request("GET", f"/{cs}") == (200, data)
     assert put(server, data[:-1] + b"x", cs) == (400, b"Incorrect checksum")
+
+
+def test_large_put_read_from_the_socket_keeps_the_connection(server):
+    """A body of 16 MiB or more is read by the native core straight from the
+    socket: exactly its length, so that the next request on the same
+    connection (sent right behind it) is answered; with Expect:
+    100-continue the client is told to go on first; a wrong body is a 400."""
+    data = os.urandom((20 << 20) + 3)
+    cs = hashlib.sha256(data).hexdigest()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        s.sendall(f"PUT /{cs} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+                  + data + b"GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n")
+        answers = b""
+        while answers.count(b"\r\n\r\nOK") < 2 and (piece := s.recv(65536)):
+            answers += piece
+    assert answers.startswith(b"HTTP/1.1 200") and answers.count(b"HTTP/1.1 200") == 2, answers
+    assert server.request("GET", f"/{cs}") == (200, data)
+    assert put(server, data, cs) == (201, b"")
+    assert put(server, data[:-1] + b"x", cs) == (400, b"Incorrect checksum")
+    other = os.urandom(17 << 20)
+    other_cs = hashlib.sha256(other).hexdigest()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        s.sendall(f"PUT /{other_cs} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                  f"Content-Length: {len(other)}\r\n\r\n".encode())
+        go_on = s.recv(1000)
+        assert go_on.startswith(b"HTTP/1.1 100 Continue"), go_on
+        s.sendall(other)
+        answer = s.recv(1000)
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+    assert server.request("GET", f"/{other_cs}") == (200, other)
 
 
 def test_empty_buffer(server):

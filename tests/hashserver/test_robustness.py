@@ -52,6 +52,20 @@ def leftovers(directory) -> list[str]:
     return sorted(os.listdir(tmp)) if tmp.exists() else []
 
 
+def assert_forgotten(server, cs: str) -> None:
+    """Nothing is left of an upload whose client went away: no temporary
+    file, and /has says false. The server learns of a disconnect a moment
+    later (until then the upload is "in progress" for /has)."""
+    def gone():
+        return not leftovers(server.directory) and server.request("GET", "/has", [cs]) == (200, b"[false]")
+
+    deadline = time.monotonic() + 5
+    while not gone() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert leftovers(server.directory) == []
+    assert server.request("GET", "/has", [cs]) == (200, b"[false]")
+
+
 def test_garbage_and_oversized_requests(server):
     for junk in [b"\x00\x01\x02\r\n\r\n", b"GET\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n",
                  b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\n\r\n",
@@ -70,18 +84,15 @@ def test_malformed_json_bodies(server):
     assert healthy(server)
 
 
-def test_disconnect_mid_upload_leaves_nothing(server):
-    data = os.urandom(8 << 20)
+@pytest.mark.parametrize("size", [8 << 20, 24 << 20])  # read by the event loop / straight from the socket
+def test_disconnect_mid_upload_leaves_nothing(server, size):
+    data = os.urandom(size)
     cs = hashlib.sha256(data).hexdigest()
-    for sent in (0, 1000, 3 << 20):  # in the head, in the first piece, deep in the stream
+    for sent in (0, 1000, 3 << 20, size - 1):  # in the head, the first piece, deep in, one byte short
         with socket.create_connection(("127.0.0.1", server.port)) as s:
             s.sendall(f"PUT /{cs} HTTP/1.1\r\nContent-Length: {len(data)}\r\n\r\n".encode() + data[:sent])
             time.sleep(0.3)
-        deadline = time.monotonic() + 5
-        while leftovers(server.directory) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert leftovers(server.directory) == []
-        assert server.request("GET", "/has", [cs]) == (200, b"[false]")
+        assert_forgotten(server, cs)
         assert not (server.directory / cs[:2] / cs).exists()
     # ... and the same buffer uploads fine afterwards.
     assert server.request("PUT", f"/{cs}", raw=data) == (200, b"OK")
@@ -172,6 +183,23 @@ def test_slow_clients_do_not_block_others(server):
     for t in threads:
         t.join(30)
     assert answers["head"].startswith(b"HTTP/1.1 200") and answers["body"].startswith(b"HTTP/1.1 200")
+
+
+def test_large_upload_stalled_mid_body_does_not_block_others(server):
+    """A large upload (read straight from the socket by a transfer thread)
+    whose client stops halfway holds no one else up; when it goes away,
+    nothing is left of it."""
+    data = os.urandom(20 << 20)
+    cs = hashlib.sha256(data).hexdigest()
+    other = os.urandom(20 << 20)
+    with socket.create_connection(("127.0.0.1", server.port)) as stalled:
+        stalled.sendall(f"PUT /{cs} HTTP/1.1\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+                        + data[: 10 << 20])
+        time.sleep(0.3)
+        assert server.request("PUT", f"/{hashlib.sha256(other).hexdigest()}", raw=other) == (200, b"OK")
+        for _ in range(20):
+            assert healthy(server)
+    assert_forgotten(server, cs)
 
 
 def test_many_idle_connections(server):

@@ -67,12 +67,13 @@ class HttpConnection(asyncio.Protocol):
         self.pending_body = bytearray()
         # A streamed body being fed: (bytes still due or a ChunkedDecoder, stream).
         self.sink: tuple[Any, BodyStream] | None = None
-        self.paused_for: set[str] = set()  # "backlog", "stream"
+        self.paused_for: set[str] = set()  # "backlog", "stream", "handed over"
         self.writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self.last_activity = time.monotonic()
         self.head_started: float | None = None
         self.sendfile_fd: int | None = None  # our duplicate, while a sendfile runs
+        self.handed_over_fd: int | None = None  # our duplicate, while a handler reads the socket
         self._write_mark: tuple[float, int] | None = None  # (when, write buffer size)
 
     # ---- asyncio.Protocol -------------------------------------------------
@@ -90,8 +91,9 @@ class HttpConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.server.connections.discard(self)
-        if self.sendfile_fd is not None:  # stop a transfer in progress at once
-            shutdown_socket(self.sendfile_fd)
+        for fd in (self.sendfile_fd, self.handed_over_fd):  # stop a transfer in progress at once
+            if fd is not None:
+                shutdown_socket(fd)
         if self.sink is not None:
             self.sink[1].abort(ClientDisconnected("client disconnected during the upload"))
             self.sink = None
@@ -233,7 +235,8 @@ class HttpConnection(asyncio.Protocol):
             self.busy = True  # before any feeding: nothing else is parsed meanwhile
             stream = BodyStream(functools.partial(self._pause, "stream"),
                                 functools.partial(self._resume, "stream"),
-                                on_first_read=functools.partial(self._continue, request, kind, length))
+                                on_first_read=functools.partial(self._continue, request, kind, length),
+                                hand_over=self._hand_over_body)
             request.body = None
             request.stream = stream
             self.sink = (ChunkedDecoder() if kind == "chunked" else length, stream)
@@ -318,6 +321,38 @@ class HttpConnection(asyncio.Protocol):
             stream.end()
         # Pipelined input after the body waits in the buffer until the
         # answer to this request is out (see _finish).
+
+    def _hand_over_body(self) -> tuple[int, int, Any, Any] | None:
+        """Give the rest of a streamed body (of known length) to its
+        handler, to be read straight from the socket (BodyStream.receive_with):
+        (fd, bytes still due, run in a transfer thread, release), or None.
+
+        Reading pauses meanwhile; the handler gets a duplicate of the
+        descriptor (closed on release, shut down if the connection is lost)
+        so that a number reused by a new connection is never read."""
+        sink = self.sink
+        if sink is None or not isinstance(sink[0], int) or self.buffer or self.closed:
+            return None
+        remaining = sink[0]
+        fd = os.dup(socket_fd(self.transport))
+        self._pause("handed over")
+        self.sink = None
+        self.handed_over_fd = fd
+        loop = asyncio.get_running_loop()
+
+        def run(fn: Any, *args: Any) -> Any:
+            return loop.run_in_executor(self.server.io_pool, fn, *args)
+
+        def release(ok: bool) -> None:
+            self.handed_over_fd = None
+            os.close(fd)
+            if ok:
+                self.last_activity = time.monotonic()
+                self._resume("handed over")
+            else:  # the body was not read whole: nothing after it can be parsed
+                self.closing = True
+
+        return fd, remaining, run, release
 
     def _skip_body(self, kind: str, length: int) -> bool:
         """Drop an unwanted body if it is already here; False otherwise."""

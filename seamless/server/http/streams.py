@@ -39,7 +39,9 @@ class BodyStream:
     """The body of one request, piece by piece (see the module doc)."""
 
     def __init__(self, pause: Callable[[], None], resume: Callable[[], None],
-                 on_first_read: Callable[[], None] | None = None):
+                 on_first_read: Callable[[], None] | None = None,
+                 hand_over: Callable[[], Any] | None = None):
+        self._hand_over = hand_over
         self._pieces: collections.deque[Any] = collections.deque()
         self._size = 0
         self._done = False
@@ -122,6 +124,43 @@ class BodyStream:
             self._paused = False
             self._resume()
         return data
+
+    async def receive_with(self, receive: Callable[[int, bytes, int], Any]) -> Any:
+        """Let ``receive(fd, prefix, length)`` take the rest of the body
+        straight from the socket, in one of the server's transfer threads:
+        prefix is what has arrived so far, length the whole body's size, fd
+        a duplicate of the socket's descriptor (non-blocking) that must be
+        read for exactly length - len(prefix) bytes. Returns receive's
+        result; raises NotImplementedError (before anything is taken) when
+        the body cannot be handed over (chunked, already read, or a server
+        without transfer threads): the caller then reads it as usual.
+
+        For large uploads: the bytes no longer pass through the event loop.
+        If receive raises, the connection is closed after the answer (the
+        body was not read whole).
+        """
+        handover = self._hand_over() if self._hand_over is not None and not self._done else None
+        if handover is None:
+            raise NotImplementedError("this body cannot be handed over")
+        fd, remaining, run, release = handover
+        if self._on_first_read is not None:  # "100 Continue" before the client sends more
+            self._on_first_read()
+            self._on_first_read = None
+        prefix = b"".join(self._pieces)
+        self._pieces.clear()
+        self._size = 0
+        self._done = True  # what follows is receive's, not read()'s
+        if self._paused:  # lifts only this pause: the hand-over's own holds
+            self._paused = False
+            self._resume()
+        ok = False
+        try:
+            result = await run(receive, fd, prefix, len(prefix) + remaining)
+            ok = True
+        finally:
+            release(ok)
+        self.received += remaining
+        return result
 
     async def read_all(self, limit: int) -> bytes:
         """The whole body, refusing more than limit bytes (ValueError)."""
