@@ -48,15 +48,21 @@ def _small_buffers(report: Report, tmp: str, repeat: int, quick: bool) -> None:
         for durability, target, n in (("none", 20_000, count), ("fsync", 2_000, count // 5)):
             if durability == "fsync" and where == "tmpfs":
                 continue  # fsync is free on tmpfs: meaningless
-            rates = []
+            rates, floors = [], []
             for _ in range(max(1, repeat // 2)):
                 store = BufferStore(tempfile.mkdtemp(dir=folder, prefix="seamless-bench-"), durability=durability)
                 buffers = [rng.randbytes(1024) for _ in range(n)]
                 rates.append(n / _timed(lambda: [store.put(b) for b in buffers]))
                 store.close()
+                if durability == "fsync":
+                    floors.append(n / _timed(functools.partial(_durable_writes_by_hand, folder, buffers)))
             rate = _median(rates)
             report.add(f"store put, {n} x 1 KiB, durability={durability}, {where}", f"{rate:,.0f}/s",
                        rate / target, 1.0)
+            if floors:
+                floor = _median(floors)
+                report.add(f"  the device's floor: the same system calls by hand, {where}",
+                           f"{floor:,.0f}/s", rate / floor)
     store = BufferStore(os.path.join(tmp, "small-get"), durability="none")
     for _ in range(count):
         store.put(rng.randbytes(1024))
@@ -66,6 +72,33 @@ def _small_buffers(report: Report, tmp: str, repeat: int, quick: bool) -> None:
     has_time = _median([_timed(lambda: store.has(checksums)) for _ in range(repeat)])
     report.add(f"store has of {len(checksums)} checksums", f"{has_time * 1e3:.1f} ms",
                has_time / 0.020 if len(checksums) >= 10_000 else None, 1.0, lower_is_better=True)
+
+
+def _durable_writes_by_hand(folder: str, buffers: list[bytes]) -> None:
+    """What a durable put costs at the least, in the same folder and minute:
+    create a temporary file, write, fsync, rename into a shard, fsync the
+    shard (and the root, for each new shard); no hashing, no checks."""
+    root = tempfile.mkdtemp(dir=folder, prefix="seamless-bench-floor-")
+    os.mkdir(os.path.join(root, ".tmp"))
+    shards: set[str] = set()
+    for i, data in enumerate(buffers):
+        name = f"{i:064x}"
+        shard = os.path.join(root, name[-2:])
+        if shard not in shards:  # a new shard is made durable in its parent
+            os.mkdir(shard)
+            shards.add(shard)
+            rfd = os.open(root, os.O_RDONLY)
+            os.fsync(rfd)
+            os.close(rfd)
+        tmp = os.path.join(root, ".tmp", name)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        os.write(fd, data)
+        os.fsync(fd)
+        os.close(fd)
+        os.rename(tmp, os.path.join(shard, name))
+        dfd = os.open(shard, os.O_RDONLY)
+        os.fsync(dfd)
+        os.close(dfd)
 
 
 def _large_buffer(report: Report, tmp: str, repeat: int, quick: bool) -> None:
