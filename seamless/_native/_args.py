@@ -168,4 +168,4 @@ def stream_args(fd: object, length: object, prefix: bytes, stall: float,
         raise TypeError("prefix must be bytes")
     if fd < 0 or length < len(prefix) or stall < 0 or min_rate < 0:
         raise ValueError("stream put: need fd >= 0, length >= len(prefix), stall >= 0, min_rate >= 0")
-    return fd, length, int(stall * 1000), min(int(min_rate), 0xFFFFFFFF)
+    return fd, length, min(int(stall * 1000), 0x7FFFFFFF), min(int(min_rate), 0xFFFFFFFF)

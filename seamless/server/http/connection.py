@@ -327,9 +327,10 @@ class HttpConnection(asyncio.Protocol):
         handler, to be read straight from the socket (BodyStream.receive_with):
         (fd, bytes still due, run in a transfer thread, release), or None.
 
-        Reading pauses meanwhile; the handler gets a duplicate of the
-        descriptor (closed on release, shut down if the connection is lost)
-        so that a number reused by a new connection is never read."""
+        Reading pauses meanwhile. The handler's thread reads a duplicate of
+        the descriptor, closed on the event loop once that thread is done
+        with it (not when the handler is cancelled, say at shutdown): a
+        number reused by a new connection is never read."""
         sink = self.sink
         if sink is None or not isinstance(sink[0], int) or self.buffer or self.closed:
             return None
@@ -341,18 +342,31 @@ class HttpConnection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
 
         def run(fn: Any, *args: Any) -> Any:
-            return loop.run_in_executor(self.server.io_pool, fn, *args)
+            try:
+                job = self.server.io_pool.submit(fn, *args)
+            except RuntimeError:  # the server is shutting down
+                self._close_handed_over(fd)
+                raise ClientDisconnected("server shutting down") from None
+            job.add_done_callback(lambda _: _call_soon(loop, self._close_handed_over, fd))
+            return asyncio.wrap_future(job, loop=loop)
 
         def release(ok: bool) -> None:
-            self.handed_over_fd = None
-            os.close(fd)
             if ok:
                 self.last_activity = time.monotonic()
                 self._resume("handed over")
-            else:  # the body was not read whole: nothing after it can be parsed
-                self.closing = True
+                return
+            # The body was not read whole: nothing after it can be parsed,
+            # and a thread still reading (the handler was cancelled) stops.
+            self.closing = True
+            if self.handed_over_fd == fd:
+                shutdown_socket(fd)
 
         return fd, remaining, run, release
+
+    def _close_handed_over(self, fd: int) -> None:
+        if self.handed_over_fd == fd:
+            self.handed_over_fd = None
+        os.close(fd)
 
     def _skip_body(self, kind: str, length: int) -> bool:
         """Drop an unwanted body if it is already here; False otherwise."""
@@ -590,6 +604,14 @@ class HttpConnection(asyncio.Protocol):
         self.closing = True
         if not self.busy and self.sink is None and self.pending is None:
             self.transport.close()
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, fn: Any, *args: Any) -> None:
+    """fn(*args) on the loop's thread; right here if the loop is gone."""
+    try:
+        loop.call_soon_threadsafe(fn, *args)
+    except RuntimeError:  # closed: nothing else uses the connection any more
+        fn(*args)
 
 
 def _discard(response: Response) -> None:

@@ -128,9 +128,11 @@ class BodyStream:
     async def receive_with(self, receive: Callable[[int, bytes, int], Any]) -> Any:
         """Let ``receive(fd, prefix, length)`` take the rest of the body
         straight from the socket, in one of the server's transfer threads:
-        prefix is what has arrived so far, length the whole body's size, fd
-        a duplicate of the socket's descriptor (non-blocking) that must be
-        read for exactly length - len(prefix) bytes. Returns receive's
+        prefix is what has arrived and not been read yet, length the size of
+        the body not read yet (prefix included; the whole body when nothing
+        was read before), fd a duplicate of the socket's descriptor
+        (non-blocking) that must be read for exactly length - len(prefix)
+        bytes. Returns receive's
         result; raises NotImplementedError (before anything is taken) when
         the body cannot be handed over (chunked, already read, or a server
         without transfer threads): the caller then reads it as usual.
