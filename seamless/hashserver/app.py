@@ -40,7 +40,7 @@ from ..server.http import (ClientDisconnected, FileBody, HttpApp, Request, Respo
 from . import requests
 from .compressed import InvalidCompressedPayload, suffix_for
 from .promises import Promises
-from .store import BufferStore
+from .store import DIRECT_IO_MIN, BufferStore
 
 LOGGER = logging.getLogger("seamless.hashserver")
 #: Bodies up to this size are read whole and stored in one native call.
@@ -202,8 +202,9 @@ class HashserverApp(HttpApp):
             if not stat.S_ISREG(info.st_mode):
                 os.close(fd)
                 return None
-            if info.st_size > SMALL_FILE:
-                return Response(200, FileBody(fd, 0, info.st_size), _headers(cs))  # sendfile
+            if info.st_size > SMALL_FILE:  # sendfile, or direct reads where uploads were written so
+                direct = self.store.direct_io and info.st_size >= DIRECT_IO_MIN
+                return Response(200, FileBody(fd, 0, info.st_size, direct), _headers(cs))
             data = os.read(fd, info.st_size) if info.st_size else b""
             while len(data) < info.st_size:  # pragma: no cover - short reads are rare
                 more = os.read(fd, info.st_size - len(data))

@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 from .messages import FileBody, Request, Response, StreamBody
 from .parser import MAX_HEAD, ChunkedDecoder, HttpError, body_framing, parse_head
-from .streams import BodyStream, ClientDisconnected, sendfile_blocking, shutdown_socket, socket_fd
+from .streams import (BodyStream, ClientDisconnected, send_direct_blocking, sendfile_blocking, shutdown_socket,
+                      socket_fd)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .server import HttpServer
@@ -515,8 +516,9 @@ class HttpConnection(asyncio.Protocol):
         # closed when the thread is done with it, not before.
         fd = os.dup(socket_fd(transport))
         self.sendfile_fd = fd
+        send = send_direct_blocking if body.direct else sendfile_blocking
         transfer = asyncio.get_running_loop().run_in_executor(
-            self.server.io_pool, sendfile_blocking, fd, body.fd, body.offset, body.size)
+            self.server.io_pool, send, fd, body.fd, body.offset, body.size)
 
         def done(_: Any) -> None:
             if self.sendfile_fd == fd:

@@ -22,11 +22,14 @@ class Headers(dict):
 @dataclass
 class FileBody:
     """size bytes of an open file descriptor from offset; the connection
-    closes fd when the response is sent (or abandoned)."""
+    closes fd when the response is sent (or abandoned). direct: read the
+    file around the page cache (O_DIRECT) instead of sendfile, for a large
+    file written that way (see streams.send_direct_blocking)."""
 
     fd: int
     offset: int
     size: int
+    direct: bool = False
 
 
 @dataclass
