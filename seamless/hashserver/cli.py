@@ -38,8 +38,9 @@ def parser() -> argparse.ArgumentParser:
                    help="accepted for compatibility: seconds a .LOCK file counts (uploads here are atomic)")
     p.add_argument("--durability", default="fsync", choices=["fsync", "batch", "none"],
                    help="when an upload is acknowledged (default fsync: on stable storage)")
-    p.add_argument("--direct-io", action="store_true",
-                   help="write uploads of 64 MiB or more with direct I/O, bypassing the page cache")
+    p.add_argument("--direct-io", action=argparse.BooleanOptionalAction, default=None,
+                   help="write and send buffers of 64 MiB or more with direct I/O, around the page cache "
+                        "(default: on with --durability fsync, where the bytes must reach the device anyway)")
     p.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     return p
 
