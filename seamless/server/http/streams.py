@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import fcntl
 import mmap
 import os
@@ -228,7 +229,7 @@ def sendfile_blocking(sock_fd: int, file_fd: int, offset: int, count: int,
 
 #: Blocks of a direct read (a multiple of any device's logical block size).
 DIRECT_BLOCK = 4 << 20
-_direct_buffers = threading.local()
+_direct_buffers = threading.local()  # two aligned blocks per transfer thread
 
 
 def send_direct_blocking(sock_fd: int, file_fd: int, offset: int, count: int,
@@ -244,18 +245,26 @@ def send_direct_blocking(sock_fd: int, file_fd: int, offset: int, count: int,
     """
     if offset % 4096 or not _set_direct(file_fd):
         return sendfile_blocking(sock_fd, file_fd, offset, count, stall)
-    buffer = getattr(_direct_buffers, "buffer", None)
-    if buffer is None:
-        buffer = _direct_buffers.buffer = mmap.mmap(-1, DIRECT_BLOCK)  # page-aligned
-    view = memoryview(buffer)
+    buffers = getattr(_direct_buffers, "pair", None)
+    if buffers is None:
+        buffers = _direct_buffers.pair = (mmap.mmap(-1, DIRECT_BLOCK), mmap.mmap(-1, DIRECT_BLOCK))  # page-aligned
+    views = [memoryview(b) for b in buffers]
     sender = _Sender(sock_fd, STALL_SECONDS if stall is None else stall)
-    done = 0
-    while done < count:
-        got = os.preadv(file_fd, [buffer], offset + done)
-        if got <= 0:
-            raise OSError("file ended before its announced size")
-        sender.send(view[: min(got, count - done)])
-        done += min(got, count - done)
+    # The device reads the next block (a helper thread) while this one is sent.
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="direct read") as reader:
+        position, done, turn = offset, 0, 0
+        pending = reader.submit(os.preadv, file_fd, [buffers[0]], position)
+        while done < count:
+            got = pending.result()
+            if got <= 0:
+                raise OSError("file ended before its announced size")
+            take = min(got, count - done)
+            position += got
+            if done + take < count:
+                pending = reader.submit(os.preadv, file_fd, [buffers[1 - turn]], position)
+            sender.send(views[turn][:take])
+            done += take
+            turn = 1 - turn
     return done
 
 
