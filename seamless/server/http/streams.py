@@ -9,7 +9,7 @@ stays bounded whatever the body's size.
 sendfile_blocking() writes a file region to a socket with os.sendfile in a
 worker thread, so large GETs are zero-copy and never block the event loop;
 send_direct_blocking() does the same for files kept out of the page cache,
-reading them with direct I/O into an aligned buffer of the thread's.
+reading them with direct I/O into aligned blocks of the thread's.
 """
 
 from __future__ import annotations
@@ -235,7 +235,8 @@ _direct_buffers = threading.local()  # two aligned blocks per transfer thread
 def send_direct_blocking(sock_fd: int, file_fd: int, offset: int, count: int,
                          stall: float | None = None) -> int:
     """As sendfile_blocking, but the file is read around the page cache
-    (O_DIRECT) into an aligned buffer of this thread's and sent from there.
+    (O_DIRECT) into two aligned blocks of this thread's, the next one read
+    on a helper thread while the current one is sent.
 
     For a large file written around the page cache: sendfile would first
     read it into fresh page-cache pages, the slow part on machines whose
