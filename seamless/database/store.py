@@ -48,6 +48,13 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[i : i + CHUNK]
 
 
+def _rows_in(con: sqlite3.Connection, query: str, keys: Sequence[str]) -> Iterable[tuple[Any, ...]]:
+    """The rows of query (whose ``IN ({marks})`` takes the keys) for the
+    distinct keys, one statement per CHUNK of them."""
+    for chunk in _chunks(list(dict.fromkeys(keys))):
+        yield from con.execute(query.format(marks=",".join("?" * len(chunk))), chunk)
+
+
 class ResultDB(ExecutionRecords, CacheRecords):
     """A seamless.db file, for many threads and processes at once.
 
@@ -119,42 +126,25 @@ class ResultDB(ExecutionRecords, CacheRecords):
         return [Checksum(found[k]) if k in found else None for k in keys]
 
     def _results_of(self, keys: Sequence[str], con: sqlite3.Connection | None = None) -> dict[str, str]:
-        found: dict[str, str] = {}
-        con = con or self._db.get()
-        for chunk in _chunks(list(dict.fromkeys(keys))):
-            marks = ",".join("?" * len(chunk))
-            found.update(con.execute(
-                f'SELECT "checksum", "result" FROM "transformation" WHERE "checksum" IN ({marks})', chunk
-            ))
-        return found
+        return dict(_rows_in(con or self._db.get(),
+                             'SELECT "checksum", "result" FROM "transformation" WHERE "checksum" IN ({marks})', keys))
 
     @staticmethod
     def _any_irreproducible(con: sqlite3.Connection) -> bool:
         return con.execute('SELECT 1 FROM "irreproducible_transformation" LIMIT 1').fetchone() is not None
 
     def _irreproducible_among(self, con: sqlite3.Connection, keys: Sequence[str]) -> set[str]:
-        marked: set[str] = set()
         if not self._any_irreproducible(con):
-            return marked  # the usual case: nothing to look up
-        for chunk in _chunks(list(dict.fromkeys(keys))):
-            marks = ",".join("?" * len(chunk))
-            marked.update(r[0] for r in con.execute(
-                f'SELECT DISTINCT "checksum" FROM "irreproducible_transformation" WHERE "checksum" IN ({marks})',
-                chunk,
-            ))
-        return marked
+            return set()  # the usual case: nothing to look up
+        return {r[0] for r in _rows_in(
+            con, 'SELECT DISTINCT "checksum" FROM "irreproducible_transformation" WHERE "checksum" IN ({marks})', keys)}
 
     @staticmethod
     def _reverse_rows_among(con: sqlite3.Connection, results: Sequence[str]) -> set[tuple[str, str]]:
         """The (result, tf) reverse rows stored for these results: one indexed
         lookup per chunk instead of one NOT EXISTS probe per inserted row."""
-        rows: set[tuple[str, str]] = set()
-        for chunk in _chunks(list(dict.fromkeys(results))):
-            marks = ",".join("?" * len(chunk))
-            rows.update(con.execute(
-                f'SELECT "result", "checksum" FROM "rev_transformation" WHERE "result" IN ({marks})', chunk
-            ))
-        return rows
+        return set(_rows_in(
+            con, 'SELECT "result", "checksum" FROM "rev_transformation" WHERE "result" IN ({marks})', results))
 
     def set_transformation(self, tf: Any, result: Any, *, overwrite: bool = False) -> bool:
         """Record tf -> result and its reverse lookup; True if it was new.

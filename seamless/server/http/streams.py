@@ -202,28 +202,19 @@ def sendfile_blocking(sock_fd: int, file_fd: int, offset: int, count: int,
         TimeoutError: the client accepted nothing for ``stall`` seconds.
         OSError: the connection broke, or the file is shorter than expected.
     """
-    stall = STALL_SECONDS if stall is None else stall
-    poller = select.poll()
-    poller.register(sock_fd, select.POLLOUT)
+    pacer = _Pacer(sock_fd, STALL_SECONDS if stall is None else stall)
     sent_total = 0
-    window_start, window_sent = time.monotonic(), 0
     while sent_total < count:
         try:
             sent = os.sendfile(sock_fd, file_fd, offset + sent_total, min(count - sent_total, 1 << 30))
         except BlockingIOError:
-            if not poller.poll(stall * 1000):
-                raise TimeoutError("client stopped reading") from None
+            pacer.wait_writable()
             sent = 0
         else:
             if sent == 0:
                 raise OSError("file ended before its announced size")
         sent_total += sent
-        window_sent += sent
-        now = time.monotonic()
-        if now - window_start > stall:
-            if window_sent < MIN_RATE * stall:
-                raise TimeoutError("client reads too slowly")
-            window_start, window_sent = now, 0
+        pacer.count(sent)
     return sent_total
 
 
@@ -250,7 +241,7 @@ def send_direct_blocking(sock_fd: int, file_fd: int, offset: int, count: int,
     if buffers is None:
         buffers = _direct_buffers.pair = (mmap.mmap(-1, DIRECT_BLOCK), mmap.mmap(-1, DIRECT_BLOCK))  # page-aligned
     views = [memoryview(b) for b in buffers]
-    sender = _Sender(sock_fd, STALL_SECONDS if stall is None else stall)
+    sender = _Pacer(sock_fd, STALL_SECONDS if stall is None else stall)
     # The device reads the next block (a helper thread) while this one is sent.
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="direct read") as reader:
         position, done, turn = offset, 0, 0
@@ -280,9 +271,10 @@ def _set_direct(fd: int) -> bool:
     return True
 
 
-class _Sender:
-    """Writes to a non-blocking socket, waiting (poll) while it is full, with
-    sendfile_blocking's stall and minimum-rate limits."""
+class _Pacer:
+    """The limits of a transfer to a non-blocking socket: wait (poll) while
+    it is full, for at most ``stall`` seconds, and give up on a client that
+    takes less than MIN_RATE bytes/s over windows of that length."""
 
     def __init__(self, sock_fd: int, stall: float):
         self.fd, self.stall = sock_fd, stall
@@ -290,21 +282,28 @@ class _Sender:
         self.poller.register(sock_fd, select.POLLOUT)
         self.window_start, self.window_sent = time.monotonic(), 0
 
+    def wait_writable(self) -> None:
+        if not self.poller.poll(self.stall * 1000):
+            raise TimeoutError("client stopped reading")
+
+    def count(self, sent: int) -> None:
+        self.window_sent += sent
+        now = time.monotonic()
+        if now - self.window_start > self.stall:
+            if self.window_sent < MIN_RATE * self.stall:
+                raise TimeoutError("client reads too slowly")
+            self.window_start, self.window_sent = now, 0
+
     def send(self, data: memoryview) -> None:
+        """All of data, as the limits allow."""
         while data:
             try:
                 sent = os.write(self.fd, data)
             except BlockingIOError:
-                if not self.poller.poll(self.stall * 1000):
-                    raise TimeoutError("client stopped reading") from None
+                self.wait_writable()
                 sent = 0
             data = data[sent:]
-            self.window_sent += sent
-            now = time.monotonic()
-            if now - self.window_start > self.stall:
-                if self.window_sent < MIN_RATE * self.stall:
-                    raise TimeoutError("client reads too slowly")
-                self.window_start, self.window_sent = now, 0
+            self.count(sent)
 
 
 def socket_fd(transport: Any) -> int:
