@@ -99,3 +99,46 @@ int seamless_store_writer_feed(seamless_store_writer *w, const uint8_t *data,
 int seamless_store_writer_finish(seamless_store_writer *w, uint8_t *digest,
                                  uint64_t *size, int *outcome, int *os_errno);
 void seamless_store_writer_free(seamless_store_writer *w);
+
+#define SEAMLESS_FRONT_REQUEST ...
+#define SEAMLESS_FRONT_RAW ...
+#define SEAMLESS_FRONT_EOF ...
+#define SEAMLESS_FRONT_CLOSED ...
+#define SEAMLESS_FRONT_SEND ...
+#define SEAMLESS_FRONT_DONE ...
+#define SEAMLESS_FRONT_CLOSE ...
+#define SEAMLESS_FRONT_ABORT ...
+#define SEAMLESS_FRONT_PAUSE ...
+#define SEAMLESS_FRONT_RESUME ...
+typedef struct {
+    int listen_fd;
+    const char *sqlite_library;
+    const char *database;
+    int readonly;
+    int writes;
+    int head_timeout_ms;
+    int body_timeout_ms;
+    int idle_timeout_ms;
+    int write_timeout_ms;
+    int spin_us;
+} seamless_front_config;
+typedef struct {
+    uint64_t conn;
+    int kind;
+    uint8_t *data;
+    size_t len;
+} seamless_front_event;
+typedef struct seamless_front seamless_front;
+int seamless_front_new(const seamless_front_config *cfg, seamless_front **out,
+                       char *message, size_t message_size);
+int seamless_front_run(seamless_front *front);
+void seamless_front_stop(seamless_front *front, int grace_ms);
+void seamless_front_free(seamless_front *front);
+int seamless_front_event_fd(const seamless_front *front);
+size_t seamless_front_events(seamless_front *front, seamless_front_event *out,
+                             size_t max);
+void seamless_front_release(seamless_front_event *events, size_t count);
+int seamless_front_command(seamless_front *front, uint64_t conn, int command,
+                           const uint8_t *data, size_t len);
+void seamless_front_stats(const seamless_front *front, uint64_t *answered,
+                          uint64_t *forwarded, uint64_t *changes);

@@ -243,6 +243,71 @@ void seamless_store_writer_free(seamless_store_writer *w);
 /** Flush the file system holding root (one syncfs, or sync elsewhere). */
 int seamless_store_sync(const char *root, int *os_errno);
 
+/* ---- The database front ------------------------------------------------
+ * The database server's requests for one transformation record (a lookup or
+ * a write, nearly all of its traffic) answered in C, on a thread of its own
+ * with its own epoll loop and SQLite connection; every other request goes
+ * to the Python server, which keeps the whole protocol. The front owns the
+ * listening socket and every connection. Python hears of a connection only
+ * when it must answer something on it, through events (an eventfd signals
+ * them), and answers through commands (see front.c).
+ */
+#define SEAMLESS_FRONT_REQUEST 1 /**< data: one whole request for Python */
+#define SEAMLESS_FRONT_RAW 2     /**< data: bytes of a connection Python now reads */
+#define SEAMLESS_FRONT_EOF 3     /**< the client will send nothing more */
+#define SEAMLESS_FRONT_CLOSED 4  /**< the connection is gone */
+
+#define SEAMLESS_FRONT_SEND 1    /**< data: bytes of Python's answer */
+#define SEAMLESS_FRONT_DONE 2    /**< Python answered one REQUEST */
+#define SEAMLESS_FRONT_CLOSE 3   /**< close once everything is sent */
+#define SEAMLESS_FRONT_ABORT 4   /**< close now, with a reset */
+#define SEAMLESS_FRONT_PAUSE 5   /**< stop reading (a RAW connection) */
+#define SEAMLESS_FRONT_RESUME 6  /**< read again */
+
+typedef struct {
+    int listen_fd;              /**< a bound, listening socket */
+    const char *sqlite_library; /**< the SQLite library already loaded */
+    const char *database;       /**< the seamless.db file (schema in place) */
+    int readonly;               /**< open the database read-only */
+    int writes;                 /**< answer transformation PUTs itself */
+    int head_timeout_ms;        /**< an incomplete head: 408 after this */
+    int body_timeout_ms;        /**< a body that stops arriving: dropped */
+    int idle_timeout_ms;        /**< an idle keep-alive connection: closed */
+    int write_timeout_ms;       /**< a client that stops reading: dropped */
+    int spin_us;                /**< poll this long before sleeping (0: never) */
+} seamless_front_config;
+
+typedef struct {
+    uint64_t conn;  /**< the connection's id */
+    int kind;       /**< SEAMLESS_FRONT_REQUEST ... CLOSED */
+    uint8_t *data;  /**< owned by the event until seamless_front_release */
+    size_t len;
+} seamless_front_event;
+
+typedef struct seamless_front seamless_front;
+
+/** A front for cfg; message receives the reason when it cannot be made. */
+int seamless_front_new(const seamless_front_config *cfg, seamless_front **out,
+                       char *message, size_t message_size);
+/** Serve until seamless_front_stop's grace is over (blocks; own thread). */
+int seamless_front_run(seamless_front *front);
+/** Stop accepting; idle connections close now, busy ones within grace_ms. */
+void seamless_front_stop(seamless_front *front, int grace_ms);
+/** After run returned and the last events were taken. */
+void seamless_front_free(seamless_front *front);
+/** Readable when events wait (an eventfd). */
+int seamless_front_event_fd(const seamless_front *front);
+/** Take up to max waiting events, oldest first; how many. */
+size_t seamless_front_events(seamless_front *front, seamless_front_event *out,
+                             size_t max);
+void seamless_front_release(seamless_front_event *events, size_t count);
+/** Queue a command for a connection (any thread). */
+int seamless_front_command(seamless_front *front, uint64_t conn, int command,
+                           const uint8_t *data, size_t len);
+/** Requests answered in C, passed to Python, and rows written in C. */
+void seamless_front_stats(const seamless_front *front, uint64_t *answered,
+                          uint64_t *forwarded, uint64_t *changes);
+
 #ifdef __cplusplus
 }
 #endif

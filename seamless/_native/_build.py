@@ -22,11 +22,14 @@ SOURCES = [
     "errors.c",
     "file.c",
     "fingerprint.c",
+    "front.c",
+    "front_request.c",
     "hash.c",
     "pipeline.c",
     "sha256_portable.c",
     "sha256_x86.c",
     "sha3.c",
+    "sqlite_api.c",
     "stream.c",
     "store.c",
     "threads.c",
@@ -76,6 +79,7 @@ def make_ffibuilder() -> FFI:
         include_dirs=[_relative(CSRC)],
         extra_compile_args=["-O2", "-pthread"],
         extra_link_args=["-pthread"],
+        libraries=["dl"],
         # The glue uses the full C API (tuple and bytes macros).
         py_limited_api=False,
     )

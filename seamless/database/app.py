@@ -5,6 +5,9 @@ the body of a GET or a PUT (a catch-all route, as the reference's) and is
 answered by seamless.database.protocol. Answers are ``text/plain``, as the
 reference's. The SQLite work runs in two threads (workers.py): one for
 lookups, one for writes, which it groups into one transaction per burst.
+Where the native core is built, a front in C (front.py) serves the socket
+and answers single-record transformation requests itself; this app answers
+the rest.
 """
 
 from __future__ import annotations
@@ -30,16 +33,24 @@ def _response(answer: protocol.Answer) -> Response:
 
 
 class DatabaseApp(HttpApp):
-    def __init__(self, db: ResultDB, *, writable: bool):
+    def __init__(self, db: ResultDB, *, writable: bool, front: bool = True):
         super().__init__(Router())
         self.db = db
         self.writable = writable
+        self.front = front
         self.reader = Worker(db, "db-reader", grouped=False)
         self.writer = Worker(db, "db-writer", grouped=True) if writable else None
         router = self.router
         router.add("GET", "/healthcheck", self.healthcheck)
         for method in ("GET", "PUT"):
             router.add(method, "/{tail:*}", self.handle, max_body=MAX_REQUEST)
+
+    def make_front(self, server: Any, sock: Any) -> Any:
+        if not self.front:
+            return None
+        from .front import make_front
+
+        return make_front(server, sock, self.db, writable=self.writable)
 
     def healthcheck(self, request: Request) -> Response:
         return Response(200, b"OK", content_type=TEXT)
@@ -73,5 +84,5 @@ class DatabaseApp(HttpApp):
         self.db.close()
 
 
-def make_app(db: ResultDB, *, writable: bool) -> DatabaseApp:
-    return DatabaseApp(db, writable=writable)
+def make_app(db: ResultDB, *, writable: bool, front: bool = True) -> DatabaseApp:
+    return DatabaseApp(db, writable=writable, front=front)

@@ -5,7 +5,7 @@ launcher calls the command by that name with those flags. Differences: the
 default address is 127.0.0.1 (the reference listened on every interface,
 and the database, unlike the buffer store, has no content addressing to
 protect it); read-only mode works; every start-up failure is written to the
-status file. Ours in addition: ``--synchronous``.
+status file. Ours in addition: ``--synchronous`` and ``--no-front``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--synchronous", default="NORMAL", choices=["NORMAL", "FULL"],
                    help="SQLite durability: NORMAL (default; survives a crash of the server) or FULL "
                         "(also a power loss, at one sync per transaction)")
+    p.add_argument("--no-front", action="store_true",
+                   help="answer every request in Python (by default a native front answers single-record "
+                        "transformation requests where the native core is built)")
     p.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     return p
 
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         db = ResultDB(path, readonly=not args.writable, synchronous=args.synchronous)
         print("DATABASE FILE", path, flush=True)
         print("Press Ctrl+C to end", flush=True)
-        return make_app(db, writable=args.writable)
+        return make_app(db, writable=args.writable, front=not args.no_front)
 
     options = ServerOptions("seamless-database", args.host, args.port,
                             tuple(args.port_range) if args.port_range else None,

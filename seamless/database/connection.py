@@ -126,9 +126,10 @@ class Connections:
             con.execute("ROLLBACK")
             raise
         con.execute("COMMIT")
-        self._committed(con.total_changes - start)
+        self.committed(con.total_changes - start)
 
-    def _committed(self, changes: int) -> None:
+    def committed(self, changes: int) -> None:
+        """Rows changed by a commit of this process (for the checkpoint thread)."""
         if self._checkpoints is not None:
             self._checkpoints.wrote(changes)
 
@@ -149,7 +150,7 @@ class Connections:
             con.execute("ROLLBACK")
             raise
         con.execute("COMMIT")
-        self._committed(con.total_changes - start)
+        self.committed(con.total_changes - start)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

@@ -78,6 +78,7 @@ class ResultDB(ExecutionRecords, CacheRecords):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
         self.path = os.path.abspath(os.fspath(path))
         self.readonly = readonly
+        self.synchronous = synchronous
         if readonly and not os.path.exists(self.path):
             raise FileNotFoundError(2, "database file does not exist", self.path)
         self._db = Connections(self.path, readonly=readonly, synchronous=synchronous, timeout=timeout)
@@ -99,6 +100,12 @@ class ResultDB(ExecutionRecords, CacheRecords):
         """A context in which this thread's writes share one transaction
         (group commit); each write stays all-or-nothing by itself."""
         return self._db.group()
+
+    def note_writes(self, changes: int) -> None:
+        """Rows that another connection of this process (the database
+        server's native front) committed to the file: they count for the
+        checkpoint thread as this object's own commits do."""
+        self._db.committed(changes)
 
     def close(self) -> None:
         """Close every connection; the object cannot be used afterwards."""

@@ -21,10 +21,12 @@ def cs(n: int) -> str:
 TF, RES, RES2 = cs(1), cs(2), cs(3)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture(scope="module", params=["front", "python"])
+def server(tmp_path_factory, request):
+    """The server with its native front (the default) and without it."""
     root = tmp_path_factory.mktemp("db")
-    with ServerProcess("seamless-database", [str(root / "seamless.db"), "--writable"], root) as srv:
+    no_front = ["--no-front"] if request.param == "python" else []
+    with ServerProcess("seamless-database", [str(root / "seamless.db"), "--writable", *no_front], root) as srv:
         srv.path = root / "seamless.db"
         yield srv
 

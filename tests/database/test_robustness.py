@@ -33,10 +33,12 @@ def tf_checksum(*parts: Any) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-@pytest.fixture
+@pytest.fixture(params=["front", "python"])
 def server(tmp_path, request):
+    """The server with its native front (the default) and without it."""
     path = tmp_path / "seamless.db"
-    with ServerProcess("seamless-database", [str(path), "--writable"], tmp_path) as srv:
+    no_front = ["--no-front"] if request.param == "python" else []
+    with ServerProcess("seamless-database", [str(path), "--writable", *no_front], tmp_path) as srv:
         srv.path = path
         srv.log = lambda: srv.log_file.read_text(errors="replace")
         yield srv

@@ -69,6 +69,13 @@ class HttpApp:
         LOGGER.error("%s %s failed", request.method, request.path, exc_info=exc)
         return text("Internal Server Error", 500)
 
+    def make_front(self, server: Any, sock: Any) -> Any:
+        """Something that serves the listening socket in the server's stead
+        and feeds it the requests it does not answer itself (the database's
+        native front), or None: the server accepts the connections itself.
+        It has start() and an async stop(grace)."""
+        return None
+
     def finalize(self, request: Request, response: Response) -> None:
         """Last look at every response before it is written."""
 

@@ -5,6 +5,10 @@ the connections for clients that stalled (see HttpConnection). Shutdown is
 graceful: no new connection is accepted, idle ones close at once, busy ones
 after their current response, and whatever is left after the grace period
 is cut.
+
+An application may serve the listening socket itself instead (its
+``make_front``, as the database server's native front does): the server
+then accepts nothing and gets the connections the front passes on.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class HttpServer:
         self.io_pool = concurrent.futures.ThreadPoolExecutor(IO_THREADS, thread_name_prefix="sendfile")
         self.date_header = b""
         self._server: asyncio.AbstractServer | None = None
+        self.front: Any = None
         self._sweeper: asyncio.TimerHandle | None = None
         self._refresh_date()
 
@@ -47,7 +52,11 @@ class HttpServer:
     async def start(self, sock: socket.socket) -> None:
         """Serve on an already bound, listening socket."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: HttpConnection(self), sock=sock, backlog=1024)
+        self.front = self.app.make_front(self, sock)
+        if self.front is not None:
+            self.front.start()
+        else:
+            self._server = await loop.create_server(lambda: HttpConnection(self), sock=sock, backlog=1024)
         self._sweeper = loop.call_later(1.0, self._sweep)
 
     async def stop(self, grace: float) -> None:
@@ -59,6 +68,8 @@ class HttpServer:
             self._sweeper.cancel()
         for connection in list(self.connections):
             connection.shut_down()
+        if self.front is not None:
+            await self.front.stop(grace)
         deadline = time.monotonic() + grace
         while self.connections and time.monotonic() < deadline:
             await asyncio.sleep(0.05)

@@ -1,0 +1,276 @@
+"""The database server's native front against its pure-Python twin.
+
+The front (csrc/front.c, seamless/database/front.py) answers single-record
+transformation requests in C and passes everything else to the Python
+server. Every test here sends the same bytes to a server with the front and
+to one without it (``--no-front``) and wants the same answers, byte for
+byte apart from the Date header: hot requests, requests that only look hot,
+pipelines that mix both, requests the front must hand over whole (chunked,
+Expect, large, odd heads), and the cases where the front must not write
+itself (a known transformation, an irreproducible one, a busy lock).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from seamless.database.app import make_app
+from seamless.database.front import sqlite_library
+from seamless.database.store import ResultDB
+from server_process import ServerProcess, ThreadedServer
+
+pytestmark = pytest.mark.skipif(sqlite_library() is None, reason="no shared SQLite library to share")
+
+DATE = re.compile(rb"Date: [^\r]*\r\n")
+
+
+def cs(n: int) -> str:
+    return f"{n:064x}"
+
+
+def request(method: str, body: object | bytes, *, path: str = "/", headers: str = "",
+            version: str = "HTTP/1.1") -> bytes:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return (f"{method} {path} {version}\r\nHost: x\r\nContent-Length: {len(data)}\r\n{headers}\r\n").encode() + data
+
+
+def get(tf: str, **kw) -> bytes:
+    return request("GET", {"type": "transformation", "checksum": tf}, **kw)
+
+
+def put(tf: str, result: str, **kw) -> bytes:
+    return request("PUT", {"type": "transformation", "checksum": tf, "value": result}, **kw)
+
+
+def exchange(port: int, data: bytes, *, answers: int, timeout: float = 10) -> bytes:
+    """Send data on a fresh connection; read until `answers` responses are
+    complete or the server closes. Date headers removed."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        out = b""
+        deadline = time.monotonic() + timeout
+        while _complete(out) < answers and time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not chunk:
+                break
+            out += chunk
+    return DATE.sub(b"", out)
+
+
+def _complete(data: bytes) -> int:
+    count, pos = 0, 0
+    while True:
+        end = data.find(b"\r\n\r\n", pos)
+        if end < 0:
+            return count
+        match = re.search(rb"Content-Length: (\d+)", data[pos:end])
+        length = int(match.group(1)) if match else 0
+        if len(data) < end + 4 + length:
+            return count
+        pos = end + 4 + length
+        count += 1
+
+
+@pytest.fixture(scope="module")
+def twins(tmp_path_factory):
+    """A server with the front and one without, each with its own file."""
+    root = tmp_path_factory.mktemp("twins")
+    with ServerProcess("seamless-database", [str(root / "front.db"), "--writable"], root) as front, \
+            ServerProcess("seamless-database", [str(root / "python.db"), "--writable", "--no-front"], root) as python:
+        front.path, python.path = root / "front.db", root / "python.db"
+        yield front, python
+
+
+def same(twins, data: bytes, answers: int = 1) -> bytes:
+    front, python = twins
+    ours = exchange(front.port, data, answers=answers)
+    theirs = exchange(python.port, data, answers=answers)
+    assert ours == theirs
+    assert _complete(ours) == answers, ours
+    return ours
+
+
+def test_lookups_and_writes(twins):
+    tf, res = cs(10), cs(11)
+    assert same(twins, get(tf)).endswith(b"\r\n\r\nERROR: Unknown key")
+    assert same(twins, put(tf, res)).endswith(b"\r\n\r\nOK")
+    assert same(twins, get(tf)).endswith(res.encode())
+    same(twins, put(tf, res))  # the same record again: OK, nothing new
+    assert b" 409 " in same(twins, put(tf, cs(12)))  # a conflict (Python answers)
+    assert same(twins, request("GET", {"type": "rev_transformations", "checksum": res})).endswith(
+        json.dumps([tf]).encode())
+
+
+def test_the_date_header_is_a_real_date(twins):
+    """The front writes its own Date header, in HTTP's format."""
+    import email.utils
+
+    front, _ = twins
+    with socket.create_connection(("127.0.0.1", front.port), timeout=5) as s:
+        s.sendall(get(cs(10)))
+        head = s.recv(4096).split(b"\r\n\r\n")[0].decode()
+    date = dict(line.split(": ", 1) for line in head.split("\r\n")[1:])["Date"]
+    assert abs(email.utils.parsedate_to_datetime(date).timestamp() - time.time()) < 5
+    assert date == email.utils.formatdate(email.utils.parsedate_to_datetime(date).timestamp(), usegmt=True)
+
+
+def test_irreproducible_transformations_are_not_cached_again(twins):
+    tf, res = cs(20), cs(21)
+    for server in twins:
+        with sqlite3.connect(server.path) as con:
+            con.execute('INSERT INTO "irreproducible_transformation" ("result", "checksum", "metadata") '
+                        "VALUES (?, ?, '{}')", (res, tf))
+    assert b" 409 " in same(twins, put(tf, res))
+    assert b" 404 " in same(twins, get(tf))
+
+
+@pytest.mark.parametrize("body", [
+    b'{"type": "transformation", "checksum": "%s"}' % cs(1).upper().encode(),  # upper-case hex
+    b'{"type": "transformation", "checksum": "%s", "extra": 1}' % cs(1).encode(),
+    b'{"type": "transformation", "checksum": "%s", "checksum": "%s"}' % (cs(1).encode(), cs(2).encode()),
+    b'{"type": "transformation", "checksum": "\\u0030%s"}' % cs(1).encode()[1:],  # an escape
+    b'{"type": "transformation", "checksum": null}',
+    b'{"type": "transformation"}',
+    b'{"type": "transformation", "checksum": "abc"}',
+    b' \n{ "checksum" :"%s" , "type":"transformation" }\t' % cs(1).encode(),  # whitespace, order
+    b'{"type": "transformation", "checksum": "%s"' % cs(1).encode(),  # truncated
+    b'[]',
+    b'',
+    b'\xef\xbb\xbf{"type": "transformation", "checksum": "%s"}' % cs(1).encode(),  # a BOM
+])
+def test_bodies_that_look_hot(twins, body):
+    same(twins, request("GET", body))
+    same(twins, request("PUT", body))
+
+
+@pytest.mark.parametrize("head", [
+    "Connection: close\r\n",
+    "Connection: keep-alive, Close\r\n",
+    "Content-Type: application/json\r\nAccept: */*\r\n",
+    "X-Odd: a\x01b\r\n",  # a control character
+    "Bad Header: x\r\n",  # not a token
+    "Content-Length: 5\r\n",  # two lengths
+])
+def test_heads(twins, head):
+    front, python = twins
+    data = get(cs(10), headers=head)
+    assert exchange(front.port, data, answers=1) == exchange(python.port, data, answers=1)
+
+
+def test_other_paths_versions_and_methods(twins):
+    same(twins, get(cs(10), path="/some/where"))
+    same(twins, get(cs(10), path="/?x=1"))
+    front, python = twins
+    for data in (get(cs(10), version="HTTP/1.0"), request("POST", {"type": "transformation", "checksum": cs(10)}),
+                 request("HEAD", {"type": "transformation", "checksum": cs(10)}),
+                 b"GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n"):
+        assert exchange(front.port, data, answers=1) == exchange(python.port, data, answers=1)
+
+
+def test_pipelines_keep_their_order(twins):
+    """Hot and passed-on requests in one send: answers in request order."""
+    tfs = [cs(1000 + i) for i in range(20)]
+    data = b""
+    for i, tf in enumerate(tfs):
+        data += put(tf, cs(2000 + i))
+        if i % 3 == 0:
+            data += request("GET", {"type": "protocol"})
+        data += get(tf)
+        if i % 5 == 0:
+            data += request("GET", {"type": "rev_transformations", "checksum": cs(2000 + i)})
+    count = len(tfs) * 2 + len(range(0, 20, 3)) + len(range(0, 20, 5))
+    answers = same(twins, data, answers=count)
+    for i in range(len(tfs)):
+        assert cs(2000 + i).encode() in answers
+
+
+def test_bodies_the_front_hands_over(twins):
+    front, python = twins
+    body = json.dumps({"type": "transformation", "checksum": cs(10)}).encode()
+    chunked = (b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+               + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+    expect = (b"PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
+    padded = json.dumps({"type": "transformation", "checksum": cs(10), "pad": "x" * 100_000}).encode()
+    large = request("GET", padded)
+    long_head = get(cs(10), headers="X-Long: " + "y" * 20_000 + "\r\n")
+    for data in (chunked, expect, large, long_head, chunked + get(cs(10))):
+        answers = 2 if data.endswith(get(cs(10))) else 1
+        assert exchange(front.port, data, answers=answers) == exchange(python.port, data, answers=answers)
+
+
+def test_incomplete_requests_on_a_closed_connection(twins):
+    """A client that sends half a request and closes gets nothing, and the
+    server goes on."""
+    data = get(cs(10))[:-10]
+    for server in twins:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            assert s.recv(100) == b""
+    same(twins, get(cs(10)))
+
+
+def test_a_busy_write_lock_sends_the_write_to_python(twins):
+    """The front never waits for SQLite's lock: with another writer holding
+    it, the PUT goes to the Python workers, which wait, and it lands."""
+    front, _ = twins
+    tf, res = cs(30), cs(31)
+    holder = sqlite3.connect(front.path, isolation_level=None, timeout=10)
+    holder.execute("BEGIN IMMEDIATE")
+    answer: list[bytes] = []
+    sender = threading.Thread(target=lambda: answer.append(exchange(front.port, put(tf, res), answers=1)))
+    sender.start()
+    time.sleep(0.5)
+    assert not answer  # waiting for the lock, in a worker thread
+    assert exchange(front.port, get(cs(10)), answers=1)  # lookups go on meanwhile
+    holder.execute("ROLLBACK")
+    holder.close()
+    sender.join(10)
+    assert answer and answer[0].endswith(b"\r\n\r\nOK")
+    assert exchange(front.port, get(tf), answers=1).endswith(res.encode())
+
+
+def test_the_front_answers_hot_requests_itself(tmp_path):
+    """In process: the front's counters show who answered what, and its
+    writes count for the checkpoint thread and the inactivity clock."""
+    db = ResultDB(tmp_path / "seamless.db")
+    app = make_app(db, writable=True)
+    with ThreadedServer(app) as server:
+        front = server.http.front
+        assert front is not None
+        before = app.activity.last
+        for i in range(50):
+            assert server.request("PUT", "/", {"type": "transformation", "checksum": cs(i), "value": cs(i + 1)}) \
+                == (200, b"OK")
+            assert server.request("GET", "/", {"type": "transformation", "checksum": cs(i)}) \
+                == (200, cs(i + 1).encode())
+        assert server.request("GET", "/", {"type": "protocol"})[0] == 200
+        answered, forwarded, changes = front.stats()
+        assert answered == 100 and forwarded == 1
+        assert changes == 100  # a row and its reverse row per write
+        time.sleep(0.3)
+        assert app.activity.last > before
+        assert db._db._checkpoints._changes >= 100 or db._db._checkpoints.count
+    assert db.get_transformation(cs(7)).hex() == cs(8)
+    db.close()
+
+
+def test_read_only_database(tmp_path):
+    path = tmp_path / "seamless.db"
+    with ResultDB(path) as db:
+        db.set_transformation(cs(1), cs(2))
+    with ServerProcess("seamless-database", [str(path)], tmp_path) as ro, \
+            ServerProcess("seamless-database", [str(path), "--no-front"], tmp_path) as ro_python:
+        for data in (get(cs(1)), get(cs(3)), put(cs(4), cs(5))):
+            assert exchange(ro.port, data, answers=1) == exchange(ro_python.port, data, answers=1)
+        assert exchange(ro.port, get(cs(1)), answers=1).endswith(cs(2).encode())
