@@ -284,14 +284,20 @@ def bench_large(figures: dict[str, Figure], ours: LaunchedServer, theirs: Launch
 
 
 def bench_database(figures: dict[str, Figure], ours: LaunchedServer, theirs: LaunchedServer,
-                   rounds: int, count: int) -> None:
+                   python_only: LaunchedServer, rounds: int, count: int) -> None:
+    """Set and get of single transformation records; our server also without
+    its native front (--no-front), in rows of their own."""
     cases = [("set", 1), ("set", 8), ("get", 1), ("get", 8)]
     for r in range(rounds):
-        keys = {id(s): [(os.urandom(32).hex(), os.urandom(32).hex()) for _ in range(count)] for s in (ours, theirs)}
+        keys = {id(s): [(os.urandom(32).hex(), os.urandom(32).hex()) for _ in range(count)]
+                for s in (ours, theirs, python_only)}
         for kind, concurrency in cases:
             what = f"database {kind} transformation, {'sequential' if concurrency == 1 else '8 concurrent'}"
             figure = figures.setdefault(what, Figure(what, "req/s", 10))
-            for server in (ours, theirs):
+            plain = figures.setdefault(what + ", ours without the front",
+                                       Figure(what + ", ours without the front", "req/s", None))
+            plain.theirs, plain.their_cpu = figure.theirs, figure.their_cpu  # the same reference rounds
+            for server in (ours, theirs, python_only):
                 pairs = keys[id(server)]
                 half = pairs[: count // 2] if concurrency == 1 else pairs[count // 2:]
                 if kind == "set":
@@ -301,6 +307,10 @@ def bench_database(figures: dict[str, Figure], ours: LaunchedServer, theirs: Lau
                     requests = [http_load.json_request("GET", "/", {"type": "transformation", "checksum": tf})
                                 for tf, _ in pairs]
                 rate, us = timed_load(server, requests, concurrency)
+                if server is python_only:
+                    plain.ours.append(rate)
+                    plain.our_cpu.append(us)
+                    continue
                 (figure.ours if server is ours else figure.theirs).append(rate)
                 (figure.our_cpu if server is ours else figure.their_cpu).append(us)
         print(f"  database: round {r + 1}/{rounds} done", flush=True)
@@ -382,12 +392,18 @@ def main(argv: list[str] | None = None) -> int:
         servers.append(our_db)
         their_db = reference_server(python, "seamless-database", [os.path.join(workdir, "theirs.db"), "--writable"], workdir)
         servers.append(their_db)
-        print(f"ours: {ours.url} (fsync: {durable.url}), {our_db.url}; reference: {theirs.url}, {their_db.url}")
+        python_db = launch("seamless-database", [os.path.join(workdir, "python.db"), "--writable", "--no-front"],
+                           cwd=workdir)
+        servers.append(python_db)
+        print(f"ours: {ours.url} (fsync: {durable.url}), {our_db.url} (no front: {python_db.url}); "
+              f"reference: {theirs.url}, {their_db.url}")
+        client = http_load.native_client()
+        print(f"load client: {'C (benchmarks/loadgen.c)' if client else 'Python (no C compiler)'}")
         steps: list[Callable[[], None]] = [
             lambda: bench_hashserver_small(figures, ours, theirs, durable, rounds, count),
             lambda: bench_presence(figures, ours, theirs, rounds, 10_000),
             lambda: bench_large(figures, durable, theirs, ours, folders, max(2, rounds - 2), large, workdir),
-            lambda: bench_database(figures, our_db, their_db, rounds, count),
+            lambda: bench_database(figures, our_db, their_db, python_db, rounds, 2 * count),
             lambda: bench_memory_small(figures, ours, 10_000 if args.quick else 100_000),
         ]
         for step in steps:

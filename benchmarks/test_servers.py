@@ -81,6 +81,22 @@ def test_database_set_and_get(benchmark, database):
     assert benchmark(set_and_get) == 200
 
 
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_the_c_load_client_counts_as_the_python_one(database, concurrency):
+    """The load generator in C sees the same answers as the Python one
+    (misses and hits, several connections), or is not there at all."""
+    if http_load.native_client() is None:
+        pytest.skip("no C compiler for the load client")
+    pairs = [(os.urandom(32).hex(), os.urandom(32).hex()) for _ in range(300)]
+    puts = [http_load.json_request("PUT", "/", {"type": "transformation", "checksum": tf, "value": r})
+            for tf, r in pairs[:200]]
+    gets = [http_load.json_request("GET", "/", {"type": "transformation", "checksum": tf}) for tf, _ in pairs]
+    assert http_load.run(database.url, puts, concurrency, native=True).statuses == {200: 200}
+    for native in (True, False):
+        result = http_load.run(database.url, gets, concurrency, native=native)
+        assert result.statuses == {200: 200, 404: 100} and result.count == 300
+
+
 def test_comparison_smoke(tmp_path, capsys):
     if not os.environ.get("SEAMLESS_REFERENCE_PYTHON"):
         pytest.skip("set SEAMLESS_REFERENCE_PYTHON to compare with the reference")
