@@ -51,7 +51,12 @@ SPIN_US = 50
 
 
 def _native() -> Any:
-    """The native module, or None (the front is then not available)."""
+    """The native module, or None: not built, or the pure-Python backend
+    chosen (SEAMLESS_NATIVE=fallback), where the front is not used either."""
+    from .. import _native as backends
+
+    if backends.backend != "native":
+        return None
     try:
         from .._native import _seamless_native as native
     except ImportError:

@@ -22,11 +22,12 @@ import time
 import pytest
 
 from seamless.database.app import make_app
-from seamless.database.front import sqlite_library
+from seamless.database.front import _native, sqlite_library
 from seamless.database.store import ResultDB
 from server_process import ServerProcess, ThreadedServer
 
-pytestmark = pytest.mark.skipif(sqlite_library() is None, reason="no shared SQLite library to share")
+pytestmark = pytest.mark.skipif(_native() is None or sqlite_library() is None,
+                                reason="no native front here (pure-Python backend, or no shared SQLite library)")
 
 DATE = re.compile(rb"Date: [^\r]*\r\n")
 
