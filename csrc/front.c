@@ -264,6 +264,11 @@ static void flush(seamless_front *f, conn *c) {
     }
     if (c->out_off == c->out_len) {
         c->out_off = c->out_len = 0;
+        if (c->out_cap > OUT_LIMIT) { /* a large answer went out: do not keep its room */
+            free(c->out);
+            c->out = NULL;
+            c->out_cap = 0;
+        }
         if (c->closing)
             kill_conn(f, c, 0);
     }
@@ -337,6 +342,13 @@ static int step_once(seamless_front *f, sqlite3_stmt *st) {
     return rc;
 }
 
+/* Run a statement once with these 64-digit checksums as its parameters. */
+static int run_with(seamless_front *f, sqlite3_stmt *st, const char *const *checksums, int n) {
+    for (int i = 0; i < n; i++)
+        f->sql.bind_text(st, i + 1, checksums[i], 64, NULL);
+    return step_once(f, st);
+}
+
 /* A lookup answered, or 0 when Python must answer it. */
 static int answer_get(seamless_front *f, conn *c, const seamless_front_request *req) {
     f->sql.bind_text(f->get, 1, (const char *)req->checksum, 64, NULL);
@@ -358,23 +370,35 @@ static int answer_get(seamless_front *f, conn *c, const seamless_front_request *
     return done;
 }
 
+/* The turn's transaction is over: its waiting writes are answered OK
+ * (committed; their connections then go on in finish_turn), or passed to
+ * Python (the transaction is gone). */
+static void settle_waiting(seamless_front *f, int committed) {
+    conn *c = f->waiting_head;
+    f->waiting_head = NULL;
+    while (c) {
+        conn *next = c->next_waiting;
+        c->waiting = 0;
+        if (!c->dead && committed) {
+            respond(f, c, 200, "OK", 2, c->waiting_keep_alive);
+            c->next_waiting = f->committed_head;
+            f->committed_head = c;
+        } else if (!c->dead) {
+            forward(f, c, c->waiting_request, c->waiting_len, c->waiting_keep_alive);
+        }
+        free(c->waiting_request);
+        c->waiting_request = NULL;
+        c = next;
+    }
+}
+
 /* Every waiting PUT of the turn to Python (the transaction is gone). */
 static void abandon_batch(seamless_front *f) {
     if (f->in_txn)
         step_once(f, f->rollback);
     f->in_txn = 0;
     f->txn_changes = 0;
-    conn *c = f->waiting_head;
-    f->waiting_head = NULL;
-    while (c) {
-        conn *next = c->next_waiting;
-        c->waiting = 0;
-        if (!c->dead)
-            forward(f, c, c->waiting_request, c->waiting_len, c->waiting_keep_alive);
-        free(c->waiting_request);
-        c->waiting_request = NULL;
-        c = next;
-    }
+    settle_waiting(f, 0);
 }
 
 /* A new record written in the turn's transaction (1), or 0 when Python
@@ -388,20 +412,14 @@ static int write_record(seamless_front *f, conn *c, const seamless_front_request
         f->in_txn = 1;
     }
     const char *tf = (const char *)req->checksum, *result = (const char *)req->value;
-    f->sql.bind_text(f->insert, 1, tf, 64, NULL);
-    f->sql.bind_text(f->insert, 2, result, 64, NULL);
-    f->sql.bind_text(f->insert, 3, tf, 64, NULL);
-    if (step_once(f, f->insert) != FRONT_SQLITE_DONE) {
+    const char *insert[] = {tf, result, tf}, *reverse[] = {result, tf, result, tf};
+    if (run_with(f, f->insert, insert, 3) != FRONT_SQLITE_DONE) {
         abandon_batch(f);
         return 0;
     }
     if (f->sql.changes(f->db) != 1)
         return 0; /* nothing written: Python decides (same result, or a conflict) */
-    f->sql.bind_text(f->reverse, 1, result, 64, NULL);
-    f->sql.bind_text(f->reverse, 2, tf, 64, NULL);
-    f->sql.bind_text(f->reverse, 3, result, 64, NULL);
-    f->sql.bind_text(f->reverse, 4, tf, 64, NULL);
-    if (step_once(f, f->reverse) != FRONT_SQLITE_DONE) {
+    if (run_with(f, f->reverse, reverse, 4) != FRONT_SQLITE_DONE) {
         abandon_batch(f);
         return 0;
     }
@@ -425,19 +443,18 @@ static int write_record(seamless_front *f, conn *c, const seamless_front_request
 static void commit(seamless_front *f);
 
 static void serve(seamless_front *f, conn *c) {
+    size_t off = 0; /* taken from c->in so far (removed once, at the end) */
     while (!c->dead && c->mode == MODE_PARSE && !c->no_more && !c->waiting &&
            c->out_len - c->out_off < OUT_LIMIT) {
-        size_t skip = 0;
-        while (skip + 1 < c->in_len && c->in[skip] == '\r' && c->in[skip + 1] == '\n')
-            skip += 2;
-        if (skip)
-            consume(c, skip);
-        if (!c->in_len) {
+        while (off + 1 < c->in_len && c->in[off] == '\r' && c->in[off + 1] == '\n')
+            off += 2; /* empty lines between requests */
+        if (off == c->in_len) {
             c->partial_ms = 0;
             break;
         }
+        const uint8_t *start = c->in + off;
         seamless_front_request req;
-        int verdict = seamless_front_classify(c->in, c->in_len, &req);
+        int verdict = seamless_front_classify(start, c->in_len - off, &req);
         if (verdict == FRONT_NEED_MORE) {
             if (!c->partial_ms)
                 c->partial_ms = f->now_ms;
@@ -445,6 +462,8 @@ static void serve(seamless_front *f, conn *c) {
         }
         c->partial_ms = 0;
         if (verdict == FRONT_RAW) {
+            consume(c, off);
+            off = 0;
             go_raw(f, c);
             break;
         }
@@ -453,13 +472,15 @@ static void serve(seamless_front *f, conn *c) {
         if (verdict == FRONT_HOT_GET && !c->outstanding) {
             commit(f); /* a lookup sees committed records only */
             answered = answer_get(f, c, &req);
+        } else if (verdict == FRONT_HOT_PUT && !c->outstanding && f->cfg.writes) {
+            answered = write_record(f, c, &req, start, total);
         }
-        else if (verdict == FRONT_HOT_PUT && !c->outstanding && f->cfg.writes)
-            answered = write_record(f, c, &req, c->in, total);
         if (!answered)
-            forward(f, c, c->in, total, req.keep_alive);
-        consume(c, total);
+            forward(f, c, start, total, req.keep_alive);
+        off += total;
     }
+    if (off)
+        consume(c, off);
     if (c->dead || c->mode != MODE_PARSE)
         return;
     /* A client that sent everything gets its answers, then the close. */
@@ -562,6 +583,16 @@ static void accept_all(seamless_front *f) {
     }
 }
 
+/* Parse what the connection holds, send what it owes, listen as it may. */
+static void go_on(seamless_front *f, conn *c) {
+    if (!c->dead)
+        serve(f, c);
+    if (!c->dead)
+        flush(f, c);
+    if (!c->dead)
+        want(f, c);
+}
+
 /* ---- the turn's end: commit, closes --------------------------------------------- */
 
 /* Commit the turn's writes and answer them (their connections then go on
@@ -576,20 +607,7 @@ static void commit(seamless_front *f) {
     f->in_txn = 0;
     atomic_fetch_add(&f->changes, f->txn_changes);
     f->txn_changes = 0;
-    conn *c = f->waiting_head;
-    f->waiting_head = NULL;
-    while (c) {
-        conn *next = c->next_waiting;
-        c->waiting = 0;
-        free(c->waiting_request);
-        c->waiting_request = NULL;
-        if (!c->dead) {
-            respond(f, c, 200, "OK", 2, c->waiting_keep_alive);
-            c->next_waiting = f->committed_head;
-            f->committed_head = c;
-        }
-        c = next;
-    }
+    settle_waiting(f, 1);
 }
 
 static void finish_turn(seamless_front *f) {
@@ -597,12 +615,7 @@ static void finish_turn(seamless_front *f) {
     while (f->committed_head) { /* answers out, then what the clients sent after */
         conn *c = f->committed_head;
         f->committed_head = c->next_waiting;
-        if (!c->dead)
-            serve(f, c);
-        if (!c->dead)
-            flush(f, c);
-        if (!c->dead)
-            want(f, c);
+        go_on(f, c);
         if (!f->committed_head)
             commit(f);
     }
@@ -644,8 +657,6 @@ static void run_commands(seamless_front *f) {
             case SEAMLESS_FRONT_DONE:
                 if (c->outstanding)
                     c->outstanding--;
-                if (!c->outstanding)
-                    serve(f, c);
                 break;
             case SEAMLESS_FRONT_CLOSE:
                 c->closing = c->no_more = 1;
@@ -662,10 +673,7 @@ static void run_commands(seamless_front *f) {
             default:
                 break;
             }
-            if (!c->dead)
-                flush(f, c);
-            if (!c->dead)
-                want(f, c);
+            go_on(f, c);
         }
         free(cmd->data);
         free(cmd);
@@ -746,12 +754,7 @@ static void handle_events(seamless_front *f, const struct epoll_event *events, i
             flush(f, c);
         if (!c->dead && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
             read_input(f, c);
-        if (!c->dead)
-            serve(f, c);
-        if (!c->dead)
-            flush(f, c);
-        if (!c->dead)
-            want(f, c);
+        go_on(f, c);
     }
 }
 

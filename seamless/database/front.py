@@ -66,16 +66,27 @@ def _native() -> Any:
 
 def sqlite_library() -> str | None:
     """The path of the SQLite library that Python's sqlite3 module uses, if
-    it is a shared library of its own (the front must use that same copy)."""
+    it is a shared library of its own: the front must use that very copy
+    (two copies in one process would not see each other's POSIX locks)."""
+    import ctypes
+
+    import _sqlite3
+
     assert sqlite3.sqlite_version  # the module, and so its library, is loaded
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
-            for line in maps:
-                path = line.rstrip("\n").split(" ", 5)[-1].strip()
-                if "/libsqlite3" in path:
-                    return path
+            paths = {line.rstrip("\n").split(" ", 5)[-1].strip() for line in maps}
     except OSError:
         return None
+    for path in sorted(p for p in paths if "/libsqlite3" in p):
+        try:
+            ours = ctypes.cast(ctypes.CDLL(path).sqlite3_open_v2, ctypes.c_void_p).value
+            # dlsym through the module finds the copy it is linked with.
+            theirs = ctypes.cast(ctypes.CDLL(_sqlite3.__file__).sqlite3_open_v2, ctypes.c_void_p).value
+        except (OSError, AttributeError):
+            continue
+        if ours == theirs:
+            return path
     return None
 
 

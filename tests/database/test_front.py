@@ -195,6 +195,28 @@ def test_pipelines_keep_their_order(twins):
         assert cs(2000 + i).encode() in answers
 
 
+def test_a_long_pipeline_with_backpressure(twins):
+    """Thousands of requests in one stream, more than the front keeps of a
+    connection's input: it reads on as it answers, and every answer comes,
+    in order, the same as Python's."""
+    tfs = [cs(5000 + i) for i in range(3000)]
+    data = b"".join(put(tf, cs(9000 + i)) + get(tf) for i, tf in enumerate(tfs))
+    outputs = []
+    for server in twins:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+            sender = threading.Thread(target=s.sendall, args=(data,))
+            sender.start()
+            out = b""
+            while _complete(out) < 2 * len(tfs):
+                chunk = s.recv(1 << 20)
+                assert chunk, "the server closed the connection"
+                out += chunk
+            sender.join()
+        outputs.append(DATE.sub(b"", out))
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count(b" 200 OK") == 2 * len(tfs)
+
+
 def test_bodies_the_front_hands_over(twins):
     front, python = twins
     body = json.dumps({"type": "transformation", "checksum": cs(10)}).encode()
