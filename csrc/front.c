@@ -80,6 +80,7 @@ typedef struct conn {
     int64_t write_ms;       /* last progress of a waiting answer */
     /* A hot PUT waiting for the COMMIT of its turn. */
     int waiting;
+    int committed;          /* answered by a COMMIT, to go on at the turn's end */
     int waiting_keep_alive;
     uint8_t *waiting_request;
     size_t waiting_len;
@@ -269,7 +270,7 @@ static void flush(seamless_front *f, conn *c) {
             c->out = NULL;
             c->out_cap = 0;
         }
-        if (c->closing)
+        if (c->closing && !c->waiting) /* a write's OK is still to come */
             kill_conn(f, c, 0);
     }
 }
@@ -381,6 +382,7 @@ static void settle_waiting(seamless_front *f, int committed) {
         c->waiting = 0;
         if (!c->dead && committed) {
             respond(f, c, 200, "OK", 2, c->waiting_keep_alive);
+            c->committed = 1; /* on one list at a time: not parsed until finish_turn takes it */
             c->next_waiting = f->committed_head;
             f->committed_head = c;
         } else if (!c->dead) {
@@ -444,7 +446,7 @@ static void commit(seamless_front *f);
 
 static void serve(seamless_front *f, conn *c) {
     size_t off = 0; /* taken from c->in so far (removed once, at the end) */
-    while (!c->dead && c->mode == MODE_PARSE && !c->no_more && !c->waiting &&
+    while (!c->dead && c->mode == MODE_PARSE && !c->no_more && !c->waiting && !c->committed &&
            c->out_len - c->out_off < OUT_LIMIT) {
         while (off + 1 < c->in_len && c->in[off] == '\r' && c->in[off + 1] == '\n')
             off += 2; /* empty lines between requests */
@@ -615,6 +617,7 @@ static void finish_turn(seamless_front *f) {
     while (f->committed_head) { /* answers out, then what the clients sent after */
         conn *c = f->committed_head;
         f->committed_head = c->next_waiting;
+        c->committed = 0;
         go_on(f, c);
         if (!f->committed_head)
             commit(f);
@@ -683,6 +686,12 @@ static void run_commands(seamless_front *f) {
 
 /* ---- upkeep ---------------------------------------------------------------------- */
 
+/* Whether the connection's input is the start of a head, nothing more. */
+static int head_incomplete(const conn *c) {
+    seamless_front_request req;
+    return c->partial_ms && seamless_front_classify(c->in, c->in_len, &req) == FRONT_NEED_MORE && !req.head_len;
+}
+
 static void sweep(seamless_front *f) {
     int64_t now = f->now_ms;
     for (size_t fd = 0; fd < f->conns_cap; fd++) {
@@ -697,14 +706,14 @@ static void sweep(seamless_front *f) {
         if (c->mode != MODE_PARSE || c->outstanding || c->waiting)
             continue; /* Python's, or busy */
         if (c->partial_ms) {
-            seamless_front_request req;
-            seamless_front_classify(c->in, c->in_len, &req);
-            if (req.head_len) { /* the head is here; the body stalls */
+            if (!head_incomplete(c)) { /* the head is here; the body stalls */
                 if (now - c->last_ms > f->cfg.body_timeout_ms)
                     kill_conn(f, c, 1);
             } else if (now - c->partial_ms > f->cfg.head_timeout_ms) {
                 respond(f, c, 408, "Request timeout", 15, 0);
                 flush(f, c);
+                if (!c->dead)
+                    want(f, c);
             }
         } else if (now - c->last_ms > f->cfg.idle_timeout_ms) {
             kill_conn(f, c, 0);
@@ -712,7 +721,8 @@ static void sweep(seamless_front *f) {
     }
 }
 
-/* While stopping: idle connections close now, the rest when done. */
+/* While stopping: idle connections close now (those in the middle of a
+ * head too, as the Python server's do), the rest when done. */
 static void drain(seamless_front *f) {
     if (f->listening) {
         epoll_ctl(f->ep, EPOLL_CTL_DEL, f->cfg.listen_fd, NULL);
@@ -722,8 +732,8 @@ static void drain(seamless_front *f) {
         conn *c = f->conns[fd];
         if (!c || c->dead)
             continue;
-        int idle = c->mode == MODE_PARSE && !c->outstanding && !c->waiting && !c->partial_ms &&
-                   c->out_off == c->out_len;
+        int idle = c->mode == MODE_PARSE && !c->outstanding && !c->waiting && c->out_off == c->out_len &&
+                   (!c->partial_ms || head_incomplete(c));
         if (idle || f->now_ms >= f->deadline_ms)
             kill_conn(f, c, !idle);
         else

@@ -11,7 +11,6 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "../seamless_native_impl.h"
-#include "../front_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +23,9 @@
 #include <unistd.h>
 
 static int failures = 0;
+
+/* test_front.c: the database front (classifier, loop, bridge). */
+int test_front(void);
 
 #define CHECK(cond, ...)                                                       \
     do {                                                                       \
@@ -655,69 +657,6 @@ static void test_store_stream(void) {
     free(data);
 }
 
-/* The front's classifier: which requests it answers, passes on, hands over. */
-static void expect_verdict(const char *text, int want, const char *what) {
-    seamless_front_request req;
-    int got = seamless_front_classify((const uint8_t *)text, strlen(text), &req);
-    CHECK(got == want, "classify %s: got %d, want %d", what, got, want);
-}
-
-static void test_front_classify(void) {
-    char hot[512], body[256];
-    const char *tf = "00000000000000000000000000000000000000000000000000000000000000aa";
-    snprintf(body, sizeof body, "{\"type\": \"transformation\", \"checksum\": \"%s\"}", tf);
-    snprintf(hot, sizeof hot, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
-    expect_verdict(hot, FRONT_HOT_GET, "a lookup");
-    seamless_front_request req;
-    seamless_front_classify((const uint8_t *)hot, strlen(hot), &req);
-    CHECK(req.keep_alive && req.checksum && !memcmp(req.checksum, tf, 64), "lookup fields");
-    CHECK(req.head_len + req.body_len == strlen(hot), "lookup length");
-    for (size_t cut = 0; cut < strlen(hot); cut += 7) { /* every prefix is incomplete */
-        char part[512];
-        memcpy(part, hot, cut);
-        part[cut] = 0;
-        expect_verdict(part, FRONT_NEED_MORE, "a prefix");
-    }
-    char put[512], put_body[256];
-    snprintf(put_body, sizeof put_body, "{\"checksum\":\"%s\",\"value\":\"%s\",\"type\":\"transformation\"}", tf, tf);
-    snprintf(put, sizeof put, "PUT / HTTP/1.1\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-             strlen(put_body), put_body);
-    expect_verdict(put, FRONT_HOT_PUT, "a write");
-    seamless_front_classify((const uint8_t *)put, strlen(put), &req);
-    CHECK(!req.keep_alive && req.value && !memcmp(req.value, tf, 64), "write fields");
-
-    char other[512];
-    snprintf(other, sizeof other, "PUT / HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
-    expect_verdict(other, FRONT_FORWARD, "a write without value");
-    snprintf(other, sizeof other, "GET /x HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
-    expect_verdict(other, FRONT_FORWARD, "another path");
-    expect_verdict("GET /healthcheck HTTP/1.1\r\n\r\n", FRONT_FORWARD, "healthcheck");
-    expect_verdict("GET / HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", FRONT_FORWARD, "an empty object");
-    expect_verdict("GET / HTTP/1.1\r\nContent-Length: 4\r\n\r\n{\"\\u\"", FRONT_FORWARD, "an escape");
-    expect_verdict("GET / HTTP/1.0\r\n\r\n", FRONT_RAW, "HTTP/1.0");
-    expect_verdict("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", FRONT_RAW, "chunked");
-    expect_verdict("PUT / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n", FRONT_RAW, "expect");
-    expect_verdict("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", FRONT_RAW, "two lengths");
-    expect_verdict("GET / HTTP/1.1\r\nContent-Length: 1x\r\n\r\nx", FRONT_RAW, "a bad length");
-    expect_verdict("GET / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", FRONT_RAW, "a large body");
-    expect_verdict("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", FRONT_RAW, "a bad header name");
-    expect_verdict("GET / HTTP/1.1\r\nX: a\001b\r\n\r\n", FRONT_RAW, "a control character");
-    expect_verdict("GET / HTTP/1.1\r\n folded\r\n\r\n", FRONT_RAW, "a folded line");
-    expect_verdict("GET  / HTTP/1.1\r\n\r\n", FRONT_RAW, "two spaces");
-    expect_verdict("BREW / HTTP/1.1\r\n\r\n", FRONT_RAW, "an unknown method");
-    expect_verdict("get / HTTP/1.1\r\n\r\n", FRONT_RAW, "a lower-case method");
-    expect_verdict("GET / HTTP/1.1\rX\n\r\n\r\n", FRONT_RAW, "a lone CR");
-    char *long_head = malloc(FRONT_MAX_HEAD + 64);
-    CHECK(long_head != NULL, "malloc");
-    if (long_head) {
-        memset(long_head, 'a', FRONT_MAX_HEAD + 63);
-        long_head[FRONT_MAX_HEAD + 63] = 0;
-        memcpy(long_head, "GET / HTTP/1.1\r\nX: ", 19);
-        expect_verdict(long_head, FRONT_RAW, "a head that never ends");
-        free(long_head);
-    }
-}
-
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s tests/data/hash_vectors.txt\n", argv[0]);
@@ -733,7 +672,7 @@ int main(int argc, char **argv) {
     test_store();
     test_store_stream();
     test_errors();
-    test_front_classify();
+    failures += test_front();
     seamless_set_sha256_kernel(best);
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);

@@ -48,6 +48,8 @@ POLL = 0.1
 #: (waking a sleeping thread costs tens of microseconds on a virtual
 #: machine). At most this much CPU per burst of requests; none when idle.
 SPIN_US = 50
+#: Seconds beyond the grace period that a stop waits for the front's thread.
+STOP_MARGIN = 5.0
 
 
 def _native() -> Any:
@@ -214,7 +216,13 @@ class DatabaseFront:
         if self._front is None:
             return
         self.lib.seamless_front_stop(self._front, int(grace * 1000))
+        deadline = time.monotonic() + grace + STOP_MARGIN
         while self._thread.is_alive():  # the loop keeps serving the bridge meanwhile
+            if time.monotonic() > deadline:
+                # Never free what a running thread uses: leave it to the exit.
+                LOGGER.error("the database front did not stop within %.0f s", grace + STOP_MARGIN)
+                self.sock.close()
+                return
             await asyncio.sleep(0.01)
         if self._poller is not None:
             self._poller.cancel()

@@ -243,6 +243,22 @@ def test_incomplete_requests_on_a_closed_connection(twins):
     same(twins, get(cs(10)))
 
 
+def test_shutdown_does_not_wait_for_a_head_that_never_ends(tmp_path):
+    """A client in the middle of a request head is idle to a stopping
+    server (as in Python): SIGTERM ends it at once, not after the grace."""
+    import signal
+
+    with ServerProcess("seamless-database", [str(tmp_path / "s.db"), "--writable"], tmp_path) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Le")
+            time.sleep(0.2)
+            start = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            assert server.process.wait(10) == 0
+            assert time.monotonic() - start < 3
+            assert s.recv(100) == b""
+
+
 def test_a_busy_write_lock_sends_the_write_to_python(twins):
     """The front never waits for SQLite's lock: with another writer holding
     it, the PUT goes to the Python workers, which wait, and it lands."""

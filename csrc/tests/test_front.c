@@ -1,0 +1,316 @@
+/*
+ * test_front.c - the database front without Python: its request classifier,
+ * and its loop on a real loopback socket and a real SQLite file (the
+ * system's libsqlite3, as Python's sqlite3 module uses it; skipped where
+ * there is none): lookups and writes answered in C, a request passed on and
+ * answered through the command queue, and a pipeline interleaved with another
+ * client's writes (a connection answered by one COMMIT and written again
+ * before the turn's end once made the loop spin forever).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "../front_impl.h"
+
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failures = 0;
+
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
+            fprintf(stderr, __VA_ARGS__);                                      \
+            fputc('\n', stderr);                                               \
+            failures++;                                                        \
+        }                                                                      \
+    } while (0)
+
+/* The front's classifier: which requests it answers, passes on, hands over. */
+static void expect_verdict(const char *text, int want, const char *what) {
+    seamless_front_request req;
+    int got = seamless_front_classify((const uint8_t *)text, strlen(text), &req);
+    CHECK(got == want, "classify %s: got %d, want %d", what, got, want);
+}
+
+static void test_front_classify(void) {
+    char hot[512], body[256];
+    const char *tf = "00000000000000000000000000000000000000000000000000000000000000aa";
+    snprintf(body, sizeof body, "{\"type\": \"transformation\", \"checksum\": \"%s\"}", tf);
+    snprintf(hot, sizeof hot, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+    expect_verdict(hot, FRONT_HOT_GET, "a lookup");
+    seamless_front_request req;
+    seamless_front_classify((const uint8_t *)hot, strlen(hot), &req);
+    CHECK(req.keep_alive && req.checksum && !memcmp(req.checksum, tf, 64), "lookup fields");
+    CHECK(req.head_len + req.body_len == strlen(hot), "lookup length");
+    for (size_t cut = 0; cut < strlen(hot); cut += 7) { /* every prefix is incomplete */
+        char part[512];
+        memcpy(part, hot, cut);
+        part[cut] = 0;
+        expect_verdict(part, FRONT_NEED_MORE, "a prefix");
+    }
+    char put[512], put_body[256];
+    snprintf(put_body, sizeof put_body, "{\"checksum\":\"%s\",\"value\":\"%s\",\"type\":\"transformation\"}", tf, tf);
+    snprintf(put, sizeof put, "PUT / HTTP/1.1\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+             strlen(put_body), put_body);
+    expect_verdict(put, FRONT_HOT_PUT, "a write");
+    seamless_front_classify((const uint8_t *)put, strlen(put), &req);
+    CHECK(!req.keep_alive && req.value && !memcmp(req.value, tf, 64), "write fields");
+
+    char other[512];
+    snprintf(other, sizeof other, "PUT / HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+    expect_verdict(other, FRONT_FORWARD, "a write without value");
+    snprintf(other, sizeof other, "GET /x HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+    expect_verdict(other, FRONT_FORWARD, "another path");
+    expect_verdict("GET /healthcheck HTTP/1.1\r\n\r\n", FRONT_FORWARD, "healthcheck");
+    expect_verdict("GET / HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", FRONT_FORWARD, "an empty object");
+    expect_verdict("GET / HTTP/1.1\r\nContent-Length: 4\r\n\r\n{\"\\u\"", FRONT_FORWARD, "an escape");
+    expect_verdict("GET / HTTP/1.0\r\n\r\n", FRONT_RAW, "HTTP/1.0");
+    expect_verdict("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", FRONT_RAW, "chunked");
+    expect_verdict("PUT / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n", FRONT_RAW, "expect");
+    expect_verdict("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", FRONT_RAW, "two lengths");
+    expect_verdict("GET / HTTP/1.1\r\nContent-Length: 1x\r\n\r\nx", FRONT_RAW, "a bad length");
+    expect_verdict("GET / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", FRONT_RAW, "a large body");
+    expect_verdict("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", FRONT_RAW, "a bad header name");
+    expect_verdict("GET / HTTP/1.1\r\nX: a\001b\r\n\r\n", FRONT_RAW, "a control character");
+    expect_verdict("GET / HTTP/1.1\r\n folded\r\n\r\n", FRONT_RAW, "a folded line");
+    expect_verdict("GET  / HTTP/1.1\r\n\r\n", FRONT_RAW, "two spaces");
+    expect_verdict("BREW / HTTP/1.1\r\n\r\n", FRONT_RAW, "an unknown method");
+    expect_verdict("get / HTTP/1.1\r\n\r\n", FRONT_RAW, "a lower-case method");
+    expect_verdict("GET / HTTP/1.1\rX\n\r\n\r\n", FRONT_RAW, "a lone CR");
+    char *long_head = malloc(FRONT_MAX_HEAD + 64);
+    CHECK(long_head != NULL, "malloc");
+    if (long_head) {
+        memset(long_head, 'a', FRONT_MAX_HEAD + 63);
+        long_head[FRONT_MAX_HEAD + 63] = 0;
+        memcpy(long_head, "GET / HTTP/1.1\r\nX: ", 19);
+        expect_verdict(long_head, FRONT_RAW, "a head that never ends");
+        free(long_head);
+    }
+}
+
+/* ---- the loop ------------------------------------------------------------- */
+
+#define SQLITE_LIBRARY "libsqlite3.so.0"
+
+static const char *const SCHEMA =
+    "PRAGMA journal_mode=WAL;"
+    "CREATE TABLE \"transformation\" (\"checksum\" CHAR(64) NOT NULL PRIMARY KEY, \"result\" CHAR(64) NOT NULL);"
+    "CREATE TABLE \"rev_transformation\" (\"id\" INTEGER NOT NULL PRIMARY KEY, \"result\" CHAR(64) NOT NULL,"
+    " \"checksum\" CHAR(64) NOT NULL);"
+    "CREATE TABLE \"irreproducible_transformation\" (\"id\" INTEGER NOT NULL PRIMARY KEY,"
+    " \"result\" CHAR(64) NOT NULL, \"checksum\" CHAR(64) NOT NULL, \"metadata\" TEXT NOT NULL);";
+
+typedef struct {
+    seamless_front *front;
+    atomic_int finished;
+} runner;
+
+static void *run_front(void *arg) {
+    runner *r = arg;
+    seamless_front_run(r->front);
+    atomic_store(&r->finished, 1);
+    return NULL;
+}
+
+static int connect_to(int port) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(0x7f000001);
+    if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a))
+        return -1;
+    return s;
+}
+
+/* One request for transformation tf (and result value, for a PUT: value >= 0). */
+static size_t request(char *out, const char *method, int tf, int value) {
+    char body[256];
+    int n = value >= 0 ? sprintf(body, "{\"type\": \"transformation\", \"checksum\": \"%064x\", \"value\": \"%064x\"}",
+                                 tf, value)
+                       : sprintf(body, "{\"type\": \"transformation\", \"checksum\": \"%064x\"}", tf);
+    return (size_t)sprintf(out, "%s / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", method, n, body);
+}
+
+typedef struct {
+    int fd;
+    const char *data;
+    size_t len;
+} sending;
+
+static void *send_all(void *arg) {
+    sending *s = arg;
+    for (size_t off = 0; off < s->len;) {
+        ssize_t n = send(s->fd, s->data + off, s->len - off, 0);
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    return NULL;
+}
+
+/* Read until `want` answers (counted by their status lines) or a timeout;
+ * the bytes go to out (up to cap) when it is given. */
+static int answers(int fd, int want, int timeout_ms, char *out, size_t cap) {
+    char buf[65536];
+    int got = 0;
+    size_t kept = 0;
+    for (int waited = 0; got < want && waited < timeout_ms;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0) {
+            waited += 50;
+            continue;
+        }
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i + 8 <= n; i++)
+            if (!memcmp(buf + i, "HTTP/1.1", 8))
+                got++;
+        if (out && kept + (size_t)n < cap) {
+            memcpy(out + kept, buf, (size_t)n);
+            kept += (size_t)n;
+            out[kept] = 0;
+        }
+    }
+    return got;
+}
+
+static int wait_finished(runner *r, int timeout_ms) {
+    for (int waited = 0; waited < timeout_ms && !atomic_load(&r->finished); waited += 10) {
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(&r->finished);
+}
+
+static void test_front_loop(void) {
+    if (!dlopen(SQLITE_LIBRARY, RTLD_NOW | RTLD_GLOBAL)) {
+        printf("skip: the front's loop (no %s)\n", SQLITE_LIBRARY);
+        return;
+    }
+    seamless_sqlite api;
+    char message[256], path[] = "/tmp/seamless-front-test-XXXXXX";
+    int tmp = mkstemp(path);
+    CHECK(tmp >= 0 && seamless_sqlite_load(SQLITE_LIBRARY, &api, message, sizeof message) == SEAMLESS_OK,
+          "set-up: %s", message);
+    if (tmp < 0)
+        return;
+    close(tmp);
+    sqlite3 *db = NULL;
+    CHECK(api.open_v2(path, &db, FRONT_SQLITE_OPEN_READWRITE, NULL) == FRONT_SQLITE_OK &&
+              api.exec(db, SCHEMA, NULL, NULL, NULL) == FRONT_SQLITE_OK,
+          "schema");
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(0x7f000001);
+    socklen_t alen = sizeof a;
+    CHECK(!bind(listener, (struct sockaddr *)&a, sizeof a) && !listen(listener, 64) &&
+              !getsockname(listener, (struct sockaddr *)&a, &alen),
+          "listen");
+    int port = ntohs(a.sin_port);
+    seamless_front_config cfg = {.listen_fd = listener, .sqlite_library = SQLITE_LIBRARY, .database = path,
+                                 .writes = 1, .head_timeout_ms = 30000, .body_timeout_ms = 60000,
+                                 .idle_timeout_ms = 75000, .write_timeout_ms = 60000, .spin_us = 50};
+    runner r = {.front = NULL};
+    CHECK(seamless_front_new(&cfg, &r.front, message, sizeof message) == SEAMLESS_OK, "front: %s", message);
+    if (!r.front)
+        return;
+
+    /* A: two writes, then lookups, more than the front keeps of its input,
+     * already waiting when the front starts; B: a lookup and a write, so
+     * that A's first write is committed by B's lookup and A is written
+     * again in the same turn. */
+    enum { N = 700 };
+    char *pipeline = malloc((size_t)N * 300);
+    size_t len = 0;
+    for (int i = 0; i < N; i++)
+        len += i < 2 ? request(pipeline + len, "PUT", 1000 + i, 5000 + i) : request(pipeline + len, "GET", 1000, -1);
+    int A = connect_to(port), B = connect_to(port);
+    sending to_a = {A, pipeline, len};
+    pthread_t sender, thread;
+    pthread_create(&sender, NULL, send_all, &to_a);
+    struct timespec pause = {0, 200 * 1000000};
+    nanosleep(&pause, NULL);
+    char small[2048];
+    size_t small_len = request(small, "GET", 7, -1);
+    small_len += request(small + small_len, "PUT", 1999, 1);
+    CHECK(send(B, small, small_len, 0) == (ssize_t)small_len, "send B");
+    nanosleep(&pause, NULL);
+    pthread_create(&thread, NULL, run_front, &r);
+    char b_out[4096];
+    CHECK(answers(B, 2, 5000, b_out, sizeof b_out) == 2, "B's two answers");
+    CHECK(strstr(b_out, "404 Not Found") && strstr(b_out, "\r\n\r\nOK"), "B: %s", b_out);
+    CHECK(answers(A, N, 10000, NULL, 0) == N, "all of A's answers");
+    pthread_join(sender, NULL);
+
+    /* A request the front passes on: answered through the command queue. */
+    int C = connect_to(port);
+    const char *protocol = "GET / HTTP/1.1\r\nContent-Length: 20\r\n\r\n{\"type\": \"protocol\"}";
+    CHECK(send(C, protocol, strlen(protocol) - 1, 0) > 0, "send C"); /* one byte short */
+    CHECK(send(C, protocol + strlen(protocol) - 1, 1, 0) == 1, "send C's last byte");
+    seamless_front_event events[8];
+    size_t got = 0;
+    for (int waited = 0; !got && waited < 5000; waited += 10) {
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+        got = seamless_front_events(r.front, events, 8);
+    }
+    CHECK(got == 1 && events[0].kind == SEAMLESS_FRONT_REQUEST && events[0].len == strlen(protocol) &&
+              !memcmp(events[0].data, protocol, events[0].len),
+          "the passed-on request (%zu events)", got);
+    if (got) {
+        const char *answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+        seamless_front_command(r.front, events[0].conn, SEAMLESS_FRONT_SEND, (const uint8_t *)answer, strlen(answer));
+        seamless_front_command(r.front, events[0].conn, SEAMLESS_FRONT_DONE, NULL, 0);
+        seamless_front_release(events, got);
+        char c_out[512];
+        CHECK(answers(C, 1, 5000, c_out, sizeof c_out) == 1 && strstr(c_out, "\r\n\r\nhi"), "C's answer");
+        /* After the DONE the front answers this connection itself again. */
+        char lookup[512];
+        size_t lookup_len = request(lookup, "GET", 1000, -1);
+        CHECK(send(C, lookup, lookup_len, 0) == (ssize_t)lookup_len, "send C's lookup");
+        CHECK(answers(C, 1, 5000, c_out, sizeof c_out) == 1 && strstr(c_out, "00001388"), "C's lookup: %s", c_out);
+    }
+    uint64_t answered, forwarded, changes;
+    seamless_front_stats(r.front, &answered, &forwarded, &changes);
+    CHECK(answered == N + 3 && forwarded == 1 && changes == 6, "stats %llu %llu %llu",
+          (unsigned long long)answered, (unsigned long long)forwarded, (unsigned long long)changes);
+
+    seamless_front_stop(r.front, 1000);
+    CHECK(wait_finished(&r, 5000), "the front stops");
+    if (atomic_load(&r.finished)) {
+        pthread_join(thread, NULL);
+        got = seamless_front_events(r.front, events, 8);
+        seamless_front_release(events, got);
+        seamless_front_free(r.front);
+    }
+    close(A);
+    close(B);
+    close(C);
+    close(listener);
+    free(pipeline);
+    api.close_v2(db);
+    seamless_sqlite_unload(&api);
+    char wal[64];
+    unlink(path);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
+}
+
+int test_front(void) {
+    test_front_classify();
+    test_front_loop();
+    return failures;
+}
