@@ -29,6 +29,10 @@
  * Timeouts mirror the Python server's: an incomplete head is answered 408,
  * a stalled body or a client that stops reading is dropped, an idle
  * keep-alive connection is closed.
+ *
+ * This file is the loop and its connections; the records (SQLite) are
+ * front_records.c's, the queues with Python front_bridge.c's, and the
+ * choice of what to answer front_request.c's.
  */
 #define _GNU_SOURCE
 
@@ -49,87 +53,15 @@
 #include <time.h>
 #include <unistd.h>
 
+typedef front_conn conn;
+typedef front_command command;
+
 /* Input kept for a connection (pipelined requests beyond it wait in the socket). */
 #define IN_LIMIT (FRONT_MAX_HEAD + FRONT_MAX_BODY + 16 * 1024)
 /* Answers waiting for a slow reader beyond this stop the parsing of more. */
 #define OUT_LIMIT (256 * 1024)
 #define RAW_CHUNK (64 * 1024)
 #define MAX_EVENTS 256
-
-enum { MODE_PARSE, MODE_RAW };
-
-typedef struct conn {
-    uint64_t id;
-    int fd;
-    int mode;
-    uint8_t *in;
-    size_t in_len, in_cap;
-    uint8_t *out;
-    size_t out_off, out_len, out_cap;
-    unsigned outstanding;   /* REQUESTs with Python, not yet DONE */
-    int known;              /* Python has had an event of it */
-    int no_more;            /* a request without keep-alive was taken */
-    int closing;            /* close once out is sent */
-    int eof;                /* the client sent everything it will */
-    int paused;             /* Python paused reading (RAW) */
-    int dead;               /* to be closed at the end of the turn */
-    int reset;              /* ... with a reset */
-    uint32_t events;        /* the epoll registration */
-    int64_t last_ms;        /* last input or output */
-    int64_t partial_ms;     /* since when an incomplete request waits (0: none) */
-    int64_t write_ms;       /* last progress of a waiting answer */
-    /* A hot PUT waiting for the COMMIT of its turn. */
-    int waiting;
-    int committed;          /* answered by a COMMIT, to go on at the turn's end */
-    int waiting_keep_alive;
-    uint8_t *waiting_request;
-    size_t waiting_len;
-    struct conn *next_waiting;
-    struct conn *next_dead;
-} conn;
-
-typedef struct command {
-    uint64_t conn;
-    int kind;
-    uint8_t *data;
-    size_t len;
-    struct command *next;
-} command;
-
-struct seamless_front {
-    seamless_front_config cfg;
-    int ep, cmd_fd, event_fd;
-    seamless_sqlite sql;
-    sqlite3 *db;
-    sqlite3_stmt *get, *insert, *reverse, *begin, *commit, *rollback;
-    conn **conns; /* by descriptor */
-    size_t conns_cap, live;
-    uint32_t generation;
-    int listening;
-    int64_t accept_again_ms;
-    /* Commands from Python, events to Python. */
-    pthread_mutex_t lock;
-    command *cmd_head, *cmd_tail;
-    seamless_front_event *events;
-    size_t events_len, events_cap;
-    /* Stopping. */
-    atomic_int stopping;
-    atomic_int grace_ms;
-    int64_t deadline_ms;
-    /* The turn's transaction. */
-    int in_txn;
-    uint64_t txn_changes;
-    conn *waiting_head;
-    conn *committed_head;
-    conn *dead_head;
-    /* Statistics. */
-    atomic_uint_fast64_t answered, forwarded, changes;
-    /* The Date header, once a second. */
-    char date[48];
-    time_t date_second;
-    int64_t now_ms;
-    int64_t swept_ms;
-};
 
 static int64_t monotonic_ms(void) {
     struct timespec ts;
@@ -157,47 +89,13 @@ static void refresh_date(seamless_front *f) {
     f->date_second = now;
 }
 
-/* ---- events to Python ----------------------------------------------------- */
-
-static int push_event(seamless_front *f, conn *c, int kind, const uint8_t *data, size_t len) {
-    uint8_t *copy = NULL;
-    if (len) {
-        copy = malloc(len);
-        if (!copy)
-            return SEAMLESS_ERR_NOMEM;
-        memcpy(copy, data, len);
-    }
-    pthread_mutex_lock(&f->lock);
-    if (f->events_len == f->events_cap) {
-        size_t cap = f->events_cap ? f->events_cap * 2 : 64;
-        seamless_front_event *grown = realloc(f->events, cap * sizeof *grown);
-        if (!grown) {
-            pthread_mutex_unlock(&f->lock);
-            free(copy);
-            return SEAMLESS_ERR_NOMEM;
-        }
-        f->events = grown;
-        f->events_cap = cap;
-    }
-    int signal = f->events_len == 0;
-    f->events[f->events_len++] = (seamless_front_event){.conn = c->id, .kind = kind, .data = copy, .len = len};
-    pthread_mutex_unlock(&f->lock);
-    c->known = 1;
-    if (signal) {
-        uint64_t one = 1;
-        ssize_t w = write(f->event_fd, &one, sizeof one);
-        (void)w; /* EAGAIN: the counter is already non-zero */
-    }
-    return SEAMLESS_OK;
-}
-
 /* ---- connections ------------------------------------------------------------ */
 
 static void want(seamless_front *f, conn *c) {
     uint32_t events = 0;
     size_t pending_out = c->out_len - c->out_off;
     if (!c->eof && !c->paused && !c->dead && pending_out < OUT_LIMIT &&
-        (c->mode == MODE_RAW || c->in_len < IN_LIMIT))
+        (c->mode == FRONT_MODE_RAW || c->in_len < IN_LIMIT))
         events |= EPOLLIN;
     if (pending_out)
         events |= EPOLLOUT;
@@ -225,7 +123,7 @@ static void close_conn(seamless_front *f, conn *c) {
     }
     close(c->fd);
     if (c->known)
-        push_event(f, c, SEAMLESS_FRONT_CLOSED, NULL, 0);
+        front_push_event(f, c, SEAMLESS_FRONT_CLOSED, NULL, 0);
     f->conns[c->fd] = NULL;
     f->live--;
     free(c->in);
@@ -286,7 +184,7 @@ static int append_out(conn *c, const void *data, size_t len) {
 }
 
 /* An answer as the Python server words it (messages.Response.head). */
-static void respond(seamless_front *f, conn *c, int status, const char *body, size_t body_len,
+void front_respond(seamless_front *f, conn *c, int status, const char *body, size_t body_len,
                     int keep_alive) {
     const char *reason = status == 200 ? "OK" : status == 404 ? "Not Found" : "Request Timeout";
     if (!c->out_len)
@@ -306,8 +204,8 @@ static void respond(seamless_front *f, conn *c, int status, const char *body, si
     }
 }
 
-static void forward(seamless_front *f, conn *c, const uint8_t *request, size_t len, int keep_alive) {
-    if (push_event(f, c, SEAMLESS_FRONT_REQUEST, request, len) != SEAMLESS_OK) {
+void front_forward(seamless_front *f, conn *c, const uint8_t *request, size_t len, int keep_alive) {
+    if (front_push_event(f, c, SEAMLESS_FRONT_REQUEST, request, len) != SEAMLESS_OK) {
         kill_conn(f, c, 1);
         return;
     }
@@ -324,129 +222,24 @@ static void consume(conn *c, size_t len) {
 
 /* From now on the connection's bytes are Python's, as they arrive. */
 static void go_raw(seamless_front *f, conn *c) {
-    c->mode = MODE_RAW;
+    c->mode = FRONT_MODE_RAW;
     c->partial_ms = 0;
-    if (push_event(f, c, SEAMLESS_FRONT_RAW, c->in, c->in_len) != SEAMLESS_OK) {
+    if (front_push_event(f, c, SEAMLESS_FRONT_RAW, c->in, c->in_len) != SEAMLESS_OK) {
         kill_conn(f, c, 1);
         return;
     }
     c->in_len = 0;
     if (c->eof)
-        push_event(f, c, SEAMLESS_FRONT_EOF, NULL, 0);
-}
-
-/* ---- SQLite ------------------------------------------------------------------ */
-
-static int step_once(seamless_front *f, sqlite3_stmt *st) {
-    int rc = f->sql.step(st);
-    f->sql.reset(st);
-    return rc;
-}
-
-/* Run a statement once with these 64-digit checksums as its parameters. */
-static int run_with(seamless_front *f, sqlite3_stmt *st, const char *const *checksums, int n) {
-    for (int i = 0; i < n; i++)
-        f->sql.bind_text(st, i + 1, checksums[i], 64, NULL);
-    return step_once(f, st);
-}
-
-/* A lookup answered, or 0 when Python must answer it. */
-static int answer_get(seamless_front *f, conn *c, const seamless_front_request *req) {
-    f->sql.bind_text(f->get, 1, (const char *)req->checksum, 64, NULL);
-    int rc = f->sql.step(f->get);
-    int done = 1;
-    if (rc == FRONT_SQLITE_ROW) {
-        const uint8_t *text = f->sql.column_text(f->get, 0);
-        int n = f->sql.column_bytes(f->get, 0);
-        if (text && n == 64 && seamless_front_is_hex64(text, 64))
-            respond(f, c, 200, (const char *)text, 64, req->keep_alive);
-        else
-            done = 0; /* a stored value Python normalizes (or refuses) */
-    } else if (rc == FRONT_SQLITE_DONE) {
-        respond(f, c, 404, "ERROR: Unknown key", 18, req->keep_alive);
-    } else {
-        done = 0;
-    }
-    f->sql.reset(f->get);
-    return done;
-}
-
-/* The turn's transaction is over: its waiting writes are answered OK
- * (committed; their connections then go on in finish_turn), or passed to
- * Python (the transaction is gone). */
-static void settle_waiting(seamless_front *f, int committed) {
-    conn *c = f->waiting_head;
-    f->waiting_head = NULL;
-    while (c) {
-        conn *next = c->next_waiting;
-        c->waiting = 0;
-        if (!c->dead && committed) {
-            respond(f, c, 200, "OK", 2, c->waiting_keep_alive);
-            c->committed = 1; /* on one list at a time: not parsed until finish_turn takes it */
-            c->next_waiting = f->committed_head;
-            f->committed_head = c;
-        } else if (!c->dead) {
-            forward(f, c, c->waiting_request, c->waiting_len, c->waiting_keep_alive);
-        }
-        free(c->waiting_request);
-        c->waiting_request = NULL;
-        c = next;
-    }
-}
-
-/* Every waiting PUT of the turn to Python (the transaction is gone). */
-static void abandon_batch(seamless_front *f) {
-    if (f->in_txn)
-        step_once(f, f->rollback);
-    f->in_txn = 0;
-    f->txn_changes = 0;
-    settle_waiting(f, 0);
-}
-
-/* A new record written in the turn's transaction (1), or 0 when Python
- * must handle the request: the lock is busy, the transformation is known or
- * marked irreproducible, or SQLite failed. */
-static int write_record(seamless_front *f, conn *c, const seamless_front_request *req,
-                        const uint8_t *request, size_t len) {
-    if (!f->in_txn) {
-        if (step_once(f, f->begin) != FRONT_SQLITE_DONE)
-            return 0;
-        f->in_txn = 1;
-    }
-    const char *tf = (const char *)req->checksum, *result = (const char *)req->value;
-    const char *insert[] = {tf, result, tf}, *reverse[] = {result, tf, result, tf};
-    if (run_with(f, f->insert, insert, 3) != FRONT_SQLITE_DONE) {
-        abandon_batch(f);
-        return 0;
-    }
-    if (f->sql.changes(f->db) != 1)
-        return 0; /* nothing written: Python decides (same result, or a conflict) */
-    if (run_with(f, f->reverse, reverse, 4) != FRONT_SQLITE_DONE) {
-        abandon_batch(f);
-        return 0;
-    }
-    f->txn_changes += 1 + (uint64_t)f->sql.changes(f->db);
-    c->waiting_request = malloc(len);
-    if (!c->waiting_request) {
-        abandon_batch(f);
-        return 0;
-    }
-    memcpy(c->waiting_request, request, len);
-    c->waiting_len = len;
-    c->waiting = 1;
-    c->waiting_keep_alive = req->keep_alive;
-    c->next_waiting = f->waiting_head;
-    f->waiting_head = c;
-    return 1;
+        front_push_event(f, c, SEAMLESS_FRONT_EOF, NULL, 0);
 }
 
 /* ---- serving a connection's input ------------------------------------------- */
 
-static void commit(seamless_front *f);
+void front_commit(seamless_front *f);
 
 static void serve(seamless_front *f, conn *c) {
     size_t off = 0; /* taken from c->in so far (removed once, at the end) */
-    while (!c->dead && c->mode == MODE_PARSE && !c->no_more && !c->waiting && !c->committed &&
+    while (!c->dead && c->mode == FRONT_MODE_PARSE && !c->no_more && !c->waiting && !c->committed &&
            c->out_len - c->out_off < OUT_LIMIT) {
         while (off + 1 < c->in_len && c->in[off] == '\r' && c->in[off + 1] == '\n')
             off += 2; /* empty lines between requests */
@@ -472,18 +265,18 @@ static void serve(seamless_front *f, conn *c) {
         size_t total = req.head_len + req.body_len;
         int answered = 0;
         if (verdict == FRONT_HOT_GET && !c->outstanding) {
-            commit(f); /* a lookup sees committed records only */
-            answered = answer_get(f, c, &req);
+            front_commit(f); /* a lookup sees committed records only */
+            answered = front_answer_get(f, c, &req);
         } else if (verdict == FRONT_HOT_PUT && !c->outstanding && f->cfg.writes) {
-            answered = write_record(f, c, &req, start, total);
+            answered = front_write_record(f, c, &req, start, total);
         }
         if (!answered)
-            forward(f, c, start, total, req.keep_alive);
+            front_forward(f, c, start, total, req.keep_alive);
         off += total;
     }
     if (off)
         consume(c, off);
-    if (c->dead || c->mode != MODE_PARSE)
+    if (c->dead || c->mode != FRONT_MODE_PARSE)
         return;
     /* A client that sent everything gets its answers, then the close. */
     if (c->eof && !c->outstanding && !c->waiting && (c->no_more || !c->in_len || c->partial_ms)) {
@@ -496,12 +289,12 @@ static void serve(seamless_front *f, conn *c) {
 static void read_input(seamless_front *f, conn *c) {
     for (int rounds = 0; rounds < 8 && !c->dead && !c->eof && !c->paused; rounds++) {
         ssize_t n;
-        if (c->mode == MODE_RAW) {
+        if (c->mode == FRONT_MODE_RAW) {
             uint8_t chunk[RAW_CHUNK];
             n = recv(c->fd, chunk, sizeof chunk, 0);
             if (n > 0) {
                 c->last_ms = f->now_ms;
-                if (push_event(f, c, SEAMLESS_FRONT_RAW, chunk, (size_t)n) != SEAMLESS_OK)
+                if (front_push_event(f, c, SEAMLESS_FRONT_RAW, chunk, (size_t)n) != SEAMLESS_OK)
                     kill_conn(f, c, 1);
                 continue;
             }
@@ -526,8 +319,8 @@ static void read_input(seamless_front *f, conn *c) {
         }
         if (n == 0) {
             c->eof = 1;
-            if (c->mode == MODE_RAW)
-                push_event(f, c, SEAMLESS_FRONT_EOF, NULL, 0);
+            if (c->mode == FRONT_MODE_RAW)
+                front_push_event(f, c, SEAMLESS_FRONT_EOF, NULL, 0);
             break;
         }
         if (errno == EINTR)
@@ -597,30 +390,15 @@ static void go_on(seamless_front *f, conn *c) {
 
 /* ---- the turn's end: commit, closes --------------------------------------------- */
 
-/* Commit the turn's writes and answer them (their connections then go on
- * in finish_turn), or hand them all to Python if the COMMIT fails. */
-static void commit(seamless_front *f) {
-    if (!f->in_txn)
-        return;
-    if (step_once(f, f->commit) != FRONT_SQLITE_DONE) {
-        abandon_batch(f);
-        return;
-    }
-    f->in_txn = 0;
-    atomic_fetch_add(&f->changes, f->txn_changes);
-    f->txn_changes = 0;
-    settle_waiting(f, 1);
-}
-
 static void finish_turn(seamless_front *f) {
-    commit(f);
+    front_commit(f);
     while (f->committed_head) { /* answers out, then what the clients sent after */
         conn *c = f->committed_head;
         f->committed_head = c->next_waiting;
         c->committed = 0;
         go_on(f, c);
         if (!f->committed_head)
-            commit(f);
+            front_commit(f);
     }
     while (f->dead_head) {
         conn *c = f->dead_head;
@@ -639,13 +417,7 @@ static conn *lookup(seamless_front *f, uint64_t id) {
 }
 
 static void run_commands(seamless_front *f) {
-    uint64_t count;
-    ssize_t r = read(f->cmd_fd, &count, sizeof count);
-    (void)r;
-    pthread_mutex_lock(&f->lock);
-    command *cmd = f->cmd_head;
-    f->cmd_head = f->cmd_tail = NULL;
-    pthread_mutex_unlock(&f->lock);
+    command *cmd = front_take_commands(f);
     while (cmd) {
         command *next = cmd->next;
         conn *c = lookup(f, cmd->conn);
@@ -703,14 +475,14 @@ static void sweep(seamless_front *f) {
                 kill_conn(f, c, 1); /* a client that stopped reading */
             continue;
         }
-        if (c->mode != MODE_PARSE || c->outstanding || c->waiting)
+        if (c->mode != FRONT_MODE_PARSE || c->outstanding || c->waiting)
             continue; /* Python's, or busy */
         if (c->partial_ms) {
             if (!head_incomplete(c)) { /* the head is here; the body stalls */
                 if (now - c->last_ms > f->cfg.body_timeout_ms)
                     kill_conn(f, c, 1);
             } else if (now - c->partial_ms > f->cfg.head_timeout_ms) {
-                respond(f, c, 408, "Request timeout", 15, 0);
+                front_respond(f, c, 408, "Request timeout", 15, 0);
                 flush(f, c);
                 if (!c->dead)
                     want(f, c);
@@ -732,7 +504,7 @@ static void drain(seamless_front *f) {
         conn *c = f->conns[fd];
         if (!c || c->dead)
             continue;
-        int idle = c->mode == MODE_PARSE && !c->outstanding && !c->waiting && c->out_off == c->out_len &&
+        int idle = c->mode == FRONT_MODE_PARSE && !c->outstanding && !c->waiting && c->out_off == c->out_len &&
                    (!c->partial_ms || head_incomplete(c));
         if (idle || f->now_ms >= f->deadline_ms)
             kill_conn(f, c, !idle);
@@ -821,53 +593,6 @@ int seamless_front_run(seamless_front *f) {
 
 /* ---- the API ------------------------------------------------------------------------ */
 
-static int prepare(seamless_front *f, const char *sql, sqlite3_stmt **out) {
-    return f->sql.prepare_v2(f->db, sql, -1, out, NULL) == FRONT_SQLITE_OK ? 0 : -1;
-}
-
-/* The statements are the ones of seamless/database/sql.py and store.py. */
-static int open_database(seamless_front *f, char *message, size_t message_size) {
-    int flags = (f->cfg.readonly ? FRONT_SQLITE_OPEN_READONLY : FRONT_SQLITE_OPEN_READWRITE) |
-                FRONT_SQLITE_OPEN_NOMUTEX;
-    if (f->sql.open_v2(f->cfg.database, &f->db, flags, NULL) != FRONT_SQLITE_OK) {
-        snprintf(message, message_size, "cannot open %s: %s", f->cfg.database,
-                 f->db ? f->sql.errmsg(f->db) : "out of memory");
-        return -1;
-    }
-    f->sql.busy_timeout(f->db, 0); /* never wait: a busy lock sends the request to Python */
-    static const char *const pragmas =
-        "PRAGMA cache_size=-64000; PRAGMA mmap_size=268435456; PRAGMA synchronous=NORMAL; "
-        "PRAGMA wal_autocheckpoint=20000;";
-    if (f->sql.exec(f->db, pragmas, NULL, NULL, NULL) != FRONT_SQLITE_OK ||
-        prepare(f, "SELECT \"result\" FROM \"transformation\" WHERE \"checksum\" = ?", &f->get) ||
-        (!f->cfg.readonly &&
-         (prepare(f,
-                  "INSERT INTO \"transformation\" SELECT ?, ? WHERE NOT EXISTS "
-                  "(SELECT 1 FROM \"irreproducible_transformation\" WHERE \"checksum\" = ?) "
-                  "ON CONFLICT DO NOTHING",
-                  &f->insert) ||
-          prepare(f,
-                  "INSERT INTO \"rev_transformation\" (\"result\", \"checksum\") SELECT ?, ? WHERE NOT EXISTS "
-                  "(SELECT 1 FROM \"rev_transformation\" WHERE \"result\" = ? AND \"checksum\" = ?)",
-                  &f->reverse) ||
-          prepare(f, "BEGIN IMMEDIATE", &f->begin) || prepare(f, "COMMIT", &f->commit) ||
-          prepare(f, "ROLLBACK", &f->rollback)))) {
-        snprintf(message, message_size, "cannot prepare the database front: %s", f->sql.errmsg(f->db));
-        return -1;
-    }
-    return 0;
-}
-
-static void close_database(seamless_front *f) {
-    sqlite3_stmt *statements[] = {f->get, f->insert, f->reverse, f->begin, f->commit, f->rollback};
-    for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++)
-        if (statements[i])
-            f->sql.finalize(statements[i]);
-    if (f->db)
-        f->sql.close_v2(f->db);
-    f->db = NULL;
-}
-
 int seamless_front_new(const seamless_front_config *cfg, seamless_front **out, char *message,
                        size_t message_size) {
     if (!cfg || !out || !cfg->database || cfg->listen_fd < 0)
@@ -885,7 +610,7 @@ int seamless_front_new(const seamless_front_config *cfg, seamless_front **out, c
         seamless_front_free(f);
         return rc;
     }
-    if (open_database(f, message, message_size)) {
+    if (front_open_database(f, message, message_size)) {
         seamless_front_free(f);
         return SEAMLESS_ERR_OS;
     }
@@ -942,7 +667,7 @@ void seamless_front_free(seamless_front *f) {
     }
     seamless_front_release(f->events, f->events_len);
     free(f->events);
-    close_database(f);
+    front_close_database(f);
     seamless_sqlite_unload(&f->sql);
     int fds[] = {f->ep, f->cmd_fd, f->event_fd};
     for (int i = 0; i < 3; i++)
@@ -952,69 +677,3 @@ void seamless_front_free(seamless_front *f) {
     free(f);
 }
 
-int seamless_front_event_fd(const seamless_front *f) {
-    return f->event_fd;
-}
-
-size_t seamless_front_events(seamless_front *f, seamless_front_event *out, size_t max) {
-    uint64_t count;
-    ssize_t r = read(f->event_fd, &count, sizeof count);
-    (void)r;
-    pthread_mutex_lock(&f->lock);
-    size_t n = f->events_len < max ? f->events_len : max;
-    memcpy(out, f->events, n * sizeof *out);
-    memmove(f->events, f->events + n, (f->events_len - n) * sizeof *out);
-    f->events_len -= n;
-    int more = f->events_len > 0;
-    pthread_mutex_unlock(&f->lock);
-    if (more) { /* the caller stops at max: keep the descriptor readable */
-        uint64_t one = 1;
-        ssize_t w = write(f->event_fd, &one, sizeof one);
-        (void)w;
-    }
-    return n;
-}
-
-void seamless_front_release(seamless_front_event *events, size_t count) {
-    for (size_t i = 0; events && i < count; i++) {
-        free(events[i].data);
-        events[i].data = NULL;
-    }
-}
-
-int seamless_front_command(seamless_front *f, uint64_t conn_id, int kind, const uint8_t *data, size_t len) {
-    command *cmd = calloc(1, sizeof *cmd);
-    if (!cmd)
-        return SEAMLESS_ERR_NOMEM;
-    if (len) {
-        cmd->data = malloc(len);
-        if (!cmd->data) {
-            free(cmd);
-            return SEAMLESS_ERR_NOMEM;
-        }
-        memcpy(cmd->data, data, len);
-    }
-    cmd->conn = conn_id;
-    cmd->kind = kind;
-    cmd->len = len;
-    pthread_mutex_lock(&f->lock);
-    int signal = f->cmd_head == NULL;
-    if (f->cmd_tail)
-        f->cmd_tail->next = cmd;
-    else
-        f->cmd_head = cmd;
-    f->cmd_tail = cmd;
-    pthread_mutex_unlock(&f->lock);
-    if (signal) {
-        uint64_t one = 1;
-        ssize_t w = write(f->cmd_fd, &one, sizeof one);
-        (void)w;
-    }
-    return SEAMLESS_OK;
-}
-
-void seamless_front_stats(const seamless_front *f, uint64_t *answered, uint64_t *forwarded, uint64_t *changes) {
-    *answered = atomic_load(&f->answered);
-    *forwarded = atomic_load(&f->forwarded);
-    *changes = atomic_load(&f->changes);
-}

@@ -78,4 +78,106 @@ typedef struct {
 int seamless_sqlite_load(const char *path, seamless_sqlite *api, char *message, size_t message_size);
 void seamless_sqlite_unload(seamless_sqlite *api);
 
+/* ---- the front's state, shared by its three files ----------------------
+ *   front.c          the loop: connections, parsing, answers, timeouts
+ *   front_records.c  the records, on the front's own SQLite connection
+ *   front_bridge.c   events to Python and commands from it
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+enum { FRONT_MODE_PARSE, FRONT_MODE_RAW };
+
+typedef struct front_conn {
+    uint64_t id;
+    int fd;
+    int mode;
+    uint8_t *in;
+    size_t in_len, in_cap;
+    uint8_t *out;
+    size_t out_off, out_len, out_cap;
+    unsigned outstanding;   /* REQUESTs with Python, not yet DONE */
+    int known;              /* Python has had an event of it */
+    int no_more;            /* a request without keep-alive was taken */
+    int closing;            /* close once out is sent */
+    int eof;                /* the client sent everything it will */
+    int paused;             /* Python paused reading (RAW) */
+    int dead;               /* to be closed at the end of the turn */
+    int reset;              /* ... with a reset */
+    uint32_t events;        /* the epoll registration */
+    int64_t last_ms;        /* last input or output */
+    int64_t partial_ms;     /* since when an incomplete request waits (0: none) */
+    int64_t write_ms;       /* last progress of a waiting answer */
+    /* A hot PUT waiting for the COMMIT of its turn. */
+    int waiting;
+    int committed;          /* answered by a COMMIT, to go on at the turn's end */
+    int waiting_keep_alive;
+    uint8_t *waiting_request;
+    size_t waiting_len;
+    struct front_conn *next_waiting;
+    struct front_conn *next_dead;
+} front_conn;
+
+typedef struct front_command {
+    uint64_t conn;
+    int kind;
+    uint8_t *data;
+    size_t len;
+    struct front_command *next;
+} front_command;
+
+struct seamless_front {
+    seamless_front_config cfg;
+    int ep, cmd_fd, event_fd;
+    seamless_sqlite sql;
+    sqlite3 *db;
+    sqlite3_stmt *get, *insert, *reverse, *begin, *commit, *rollback;
+    front_conn **conns; /* by descriptor */
+    size_t conns_cap, live;
+    uint32_t generation;
+    int listening;
+    int64_t accept_again_ms;
+    /* Commands from Python, events to Python. */
+    pthread_mutex_t lock;
+    front_command *cmd_head, *cmd_tail;
+    seamless_front_event *events;
+    size_t events_len, events_cap;
+    /* Stopping. */
+    atomic_int stopping;
+    atomic_int grace_ms;
+    int64_t deadline_ms;
+    /* The turn's transaction. */
+    int in_txn;
+    uint64_t txn_changes;
+    front_conn *waiting_head;
+    front_conn *committed_head;
+    front_conn *dead_head;
+    /* Statistics. */
+    atomic_uint_fast64_t answered, forwarded, changes;
+    /* The Date header, once a second. */
+    char date[48];
+    time_t date_second;
+    int64_t now_ms;
+    int64_t swept_ms;
+};
+
+/* front.c: a connection's answers. */
+void front_respond(seamless_front *f, front_conn *c, int status, const char *body, size_t body_len,
+                   int keep_alive);
+void front_forward(seamless_front *f, front_conn *c, const uint8_t *request, size_t len, int keep_alive);
+
+/* front_records.c */
+int front_open_database(seamless_front *f, char *message, size_t message_size);
+void front_close_database(seamless_front *f);
+int front_answer_get(seamless_front *f, front_conn *c, const seamless_front_request *req);
+int front_write_record(seamless_front *f, front_conn *c, const seamless_front_request *req,
+                       const uint8_t *request, size_t len);
+void front_commit(seamless_front *f);
+
+/* front_bridge.c */
+int front_push_event(seamless_front *f, front_conn *c, int kind, const uint8_t *data, size_t len);
+/* Every command queued so far, oldest first (the caller frees them). */
+front_command *front_take_commands(seamless_front *f);
+
 #endif /* SEAMLESS_FRONT_IMPL_H */

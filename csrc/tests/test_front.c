@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "../front_impl.h"
+#include "check.h"
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -24,17 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures = 0;
+static int failures = 0; /* counted by CHECK (check.h) */
 
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fputc('\n', stderr);                                               \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
 
 /* The front's classifier: which requests it answers, passes on, hands over. */
 static void expect_verdict(const char *text, int want, const char *what) {

@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "../seamless_native_impl.h"
+#include "check.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,20 +23,11 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures = 0;
+static int failures = 0; /* counted by CHECK (check.h) */
 
 /* test_front.c: the database front (classifier, loop, bridge). */
 int test_front(void);
 
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fputc('\n', stderr);                                               \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
 
 /* Deterministic pseudo-random bytes (xorshift64*), so runs are repeatable. */
 static void fill_random(uint8_t *buf, size_t len, uint64_t seed) {

@@ -23,6 +23,8 @@ SOURCES = [
     "file.c",
     "fingerprint.c",
     "front.c",
+    "front_bridge.c",
+    "front_records.c",
     "front_request.c",
     "hash.c",
     "pipeline.c",
