@@ -185,7 +185,7 @@ static int append_out(conn *c, const void *data, size_t len) {
 
 /* An answer as the Python server words it (messages.Response.head). */
 void front_respond(seamless_front *f, conn *c, int status, const char *body, size_t body_len,
-                    int keep_alive) {
+                   int keep_alive) {
     const char *reason = status == 200 ? "OK" : status == 404 ? "Not Found" : "Request Timeout";
     if (!c->out_len)
         c->write_ms = f->now_ms;

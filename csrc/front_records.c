@@ -88,7 +88,7 @@ static void abandon_batch(seamless_front *f) {
  * must handle the request: the lock is busy, the transformation is known or
  * marked irreproducible, or SQLite failed. */
 int front_write_record(seamless_front *f, front_conn *c, const seamless_front_request *req,
-                        const uint8_t *request, size_t len) {
+                       const uint8_t *request, size_t len) {
     if (!f->in_txn) {
         if (step_once(f, f->begin) != FRONT_SQLITE_DONE)
             return 0;
