@@ -37,6 +37,7 @@
 #define _GNU_SOURCE
 
 #include "front_impl.h"
+#include "seamless_native_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -64,15 +65,7 @@ typedef front_command command;
 #define MAX_EVENTS 256
 
 static int64_t monotonic_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t monotonic_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return seamless_monotonic_us() / 1000;
 }
 
 static void refresh_date(seamless_front *f) {
@@ -549,8 +542,8 @@ int seamless_front_run(seamless_front *f) {
             /* Poll a little before sleeping: a client's next request
              * usually comes within microseconds of its answer, and is then
              * read without waking a sleeping thread. */
-            int64_t until = monotonic_us() + f->cfg.spin_us;
-            while (n == 0 && monotonic_us() < until)
+            int64_t until = seamless_monotonic_us() + f->cfg.spin_us;
+            while (n == 0 && seamless_monotonic_us() < until)
                 n = epoll_wait(f->ep, events, MAX_EVENTS, 0);
         }
         if (n == 0)

@@ -120,6 +120,11 @@ int seamless_batch_init(seamless_batch_job *job, int algorithm,
                         int *nworkers);
 void seamless_batch_worker(void *job);
 
+/* ---- Clock ------------------------------------------------------------ */
+
+/** CLOCK_MONOTONIC in microseconds (clock.c). */
+int64_t seamless_monotonic_us(void);
+
 /* ---- Threads ---------------------------------------------------------- */
 
 /** A work function run by parallel_run on every worker. */

@@ -20,21 +20,14 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int count_progress(const seamless_source *src, size_t n, int *os_errno) {
     seamless_stream_window *w = src->window;
     if (w == NULL) {
         return 0;
     }
-    int64_t now = now_ms();
+    int64_t now = seamless_monotonic_us() / 1000;
     if (w->start_ms == 0) {
         w->start_ms = now;
     }

@@ -10,7 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "../front_impl.h"
-#include "check.h"
+#include "support.h"
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures = 0; /* counted by CHECK (check.h) */
+static int failures = 0; /* counted by CHECK (support.h) */
 
 
 /* The front's classifier: which requests it answers, passes on, hands over. */
@@ -133,23 +133,6 @@ static size_t request(char *out, const char *method, int tf, int value) {
     return (size_t)sprintf(out, "%s / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", method, n, body);
 }
 
-typedef struct {
-    int fd;
-    const char *data;
-    size_t len;
-} sending;
-
-static void *send_all(void *arg) {
-    sending *s = arg;
-    for (size_t off = 0; off < s->len;) {
-        ssize_t n = send(s->fd, s->data + off, s->len - off, 0);
-        if (n <= 0)
-            break;
-        off += (size_t)n;
-    }
-    return NULL;
-}
-
 /* Read until `want` answers (counted by their status lines) or a timeout;
  * the bytes go to out (up to cap) when it is given. */
 static int answers(int fd, int want, int timeout_ms, char *out, size_t cap) {
@@ -228,9 +211,9 @@ static void test_front_loop(void) {
     for (int i = 0; i < N; i++)
         len += i < 2 ? request(pipeline + len, "PUT", 1000 + i, 5000 + i) : request(pipeline + len, "GET", 1000, -1);
     int A = connect_to(port), B = connect_to(port);
-    sending to_a = {A, pipeline, len};
-    pthread_t sender, thread;
-    pthread_create(&sender, NULL, send_all, &to_a);
+    sender_job to_a = {A, (const uint8_t *)pipeline, len, false};
+    pthread_t sending, thread;
+    pthread_create(&sending, NULL, sender, &to_a);
     struct timespec pause = {0, 200 * 1000000};
     nanosleep(&pause, NULL);
     char small[2048];
@@ -243,7 +226,7 @@ static void test_front_loop(void) {
     CHECK(answers(B, 2, 5000, b_out, sizeof b_out) == 2, "B's two answers");
     CHECK(strstr(b_out, "404 Not Found") && strstr(b_out, "\r\n\r\nOK"), "B: %s", b_out);
     CHECK(answers(A, N, 10000, NULL, 0) == N, "all of A's answers");
-    pthread_join(sender, NULL);
+    pthread_join(sending, NULL);
 
     /* A request the front passes on: answered through the command queue. */
     int C = connect_to(port);

@@ -11,7 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "../seamless_native_impl.h"
-#include "check.h"
+#include "support.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures = 0; /* counted by CHECK (check.h) */
+static int failures = 0; /* counted by CHECK (support.h) */
 
 /* test_front.c: the database front (classifier, loop, bridge). */
 int test_front(void);
@@ -357,12 +357,17 @@ static void check_stored(const char *root, int layout, const uint8_t *digest, si
           "%s", what);
 }
 
-static void test_store(void) {
-    char root[] = "/tmp/seamless-store-test-XXXXXX";
+/* A new store folder from the template root, with its .tmp (whose path
+ * goes to tmpdir, to check that nothing is left in it). */
+static void temp_store(char *root, char *tmpdir, size_t size) {
     CHECK(mkdtemp(root) != NULL, "mkdtemp");
-    char tmpdir[128];
-    snprintf(tmpdir, sizeof tmpdir, "%s/.tmp", root);
+    snprintf(tmpdir, size, "%s/.tmp", root);
     CHECK(mkdir(tmpdir, 0700) == 0, "mkdir .tmp");
+}
+
+static void test_store(void) {
+    char root[] = "/tmp/seamless-store-test-XXXXXX", tmpdir[128];
+    temp_store(root, tmpdir, sizeof tmpdir);
     for (int layout = SEAMLESS_LAYOUT_FLAT; layout <= SEAMLESS_LAYOUT_PREFIX; layout++) {
         /* the prefix layout's round writes with direct I/O (where allowed) */
         seamless_store_config cfg = {root, "test-", -1, layout, SEAMLESS_SHA256,
@@ -570,35 +575,9 @@ static void test_errors(void) {
 
 /* ---- store writes straight from a socket -------------------------------- */
 
-typedef struct {
-    int fd;
-    const uint8_t *data;
-    size_t len;
-    bool close_after;
-} sender_job;
-
-static void *sender(void *arg) {
-    sender_job *job = arg;
-    size_t done = 0;
-    while (done < job->len) {
-        ssize_t n = write(job->fd, job->data + done, job->len - done);
-        if (n <= 0) {
-            break;
-        }
-        done += (size_t)n;
-    }
-    if (job->close_after) {
-        shutdown(job->fd, SHUT_WR);
-    }
-    return NULL;
-}
-
 static void test_store_stream(void) {
-    char root[] = "/tmp/seamless-native-stream-XXXXXX";
-    CHECK(mkdtemp(root) != NULL, "mkdtemp");
-    char tmpdir[160];
-    snprintf(tmpdir, sizeof tmpdir, "%s/.tmp", root);
-    CHECK(mkdir(tmpdir, 0755) == 0, "mkdir .tmp");
+    char root[] = "/tmp/seamless-native-stream-XXXXXX", tmpdir[128];
+    temp_store(root, tmpdir, sizeof tmpdir);
     seamless_store_config cfg = {root, "sock-", -1, SEAMLESS_LAYOUT_PREFIX,
                                  SEAMLESS_SHA256, SEAMLESS_SYNC_DATA, 0444, 03775, 0};
     size_t total = (9u << 20) + 4321, prefix = 70000;

@@ -18,6 +18,7 @@ CSRC = os.path.normpath(os.path.join(_HERE, "..", "..", "csrc"))
 
 SOURCES = [
     "batch.c",
+    "clock.c",
     "dispatch.c",
     "errors.c",
     "file.c",
