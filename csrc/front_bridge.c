@@ -57,9 +57,11 @@ size_t seamless_front_events(seamless_front *f, seamless_front_event *out, size_
     (void)r;
     pthread_mutex_lock(&f->lock);
     size_t n = f->events_len < max ? f->events_len : max;
-    memcpy(out, f->events, n * sizeof *out);
-    memmove(f->events, f->events + n, (f->events_len - n) * sizeof *out);
-    f->events_len -= n;
+    if (n) { /* no event yet: no array either */
+        memcpy(out, f->events, n * sizeof *out);
+        memmove(f->events, f->events + n, (f->events_len - n) * sizeof *out);
+        f->events_len -= n;
+    }
     int more = f->events_len > 0;
     pthread_mutex_unlock(&f->lock);
     if (more) { /* the caller stops at max: keep the descriptor readable */

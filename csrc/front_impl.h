@@ -72,6 +72,7 @@ typedef struct {
     int (*changes)(sqlite3 *);
     int (*busy_timeout)(sqlite3 *, int);
     const char *(*errmsg)(sqlite3 *);
+    int (*file_control)(sqlite3 *, const char *, int, void *);
 } seamless_sqlite;
 
 /* Load the library at path into api; on failure a message in message. */
@@ -81,6 +82,7 @@ void seamless_sqlite_unload(seamless_sqlite *api);
 /* ---- the front's state, shared by its three files ----------------------
  *   front.c          the loop: connections, parsing, answers, timeouts
  *   front_records.c  the records, on the front's own SQLite connection
+ *   front_cache.c    the records remembered for lookups
  *   front_bridge.c   events to Python and commands from it
  */
 #include <pthread.h>
@@ -115,6 +117,7 @@ typedef struct front_conn {
     int waiting_keep_alive;
     uint8_t *waiting_request;
     size_t waiting_len;
+    uint8_t waiting_record[128]; /* its checksum and result, to remember */
     struct front_conn *next_waiting;
     struct front_conn *next_dead;
 } front_conn;
@@ -126,6 +129,25 @@ typedef struct front_command {
     size_t len;
     struct front_command *next;
 } front_command;
+
+/* The memory of front_cache.c. */
+#define FRONT_WAL_HEADER 48
+struct front_record;
+typedef struct {
+    struct front_record *records; /* NULL: no memory */
+    size_t mask;                  /* buckets - 1 */
+    uint32_t epoch;               /* records of another epoch are forgotten */
+    unsigned victim;
+    const volatile uint8_t *header; /* the WAL-index header in shared memory */
+    uint8_t known_header[FRONT_WAL_HEADER]; /* ... under which the memory is current */
+    int known;
+    int txn_known;                /* the turn's transaction began under known_header */
+    uint32_t txn_counter;
+    atomic_uint_fast64_t hits, forgotten;
+    /* For the C tests: runs between a COMMIT and the look at the header. */
+    void (*after_commit)(void *arg);
+    void *after_commit_arg;
+} front_cache;
 
 struct seamless_front {
     seamless_front_config cfg;
@@ -153,6 +175,7 @@ struct seamless_front {
     front_conn *waiting_head;
     front_conn *committed_head;
     front_conn *dead_head;
+    front_cache cache;
     /* Statistics. */
     atomic_uint_fast64_t answered, forwarded, changes;
     /* The Date header, once a second. */
@@ -174,6 +197,17 @@ int front_answer_get(seamless_front *f, front_conn *c, const seamless_front_requ
 int front_write_record(seamless_front *f, front_conn *c, const seamless_front_request *req,
                        const uint8_t *request, size_t len);
 void front_commit(seamless_front *f);
+
+/* front_cache.c */
+void front_cache_open(seamless_front *f);
+void front_cache_close(seamless_front *f);
+/* The remembered result of a lookup, or NULL: ask SQLite. */
+const uint8_t *front_cache_find(seamless_front *f, const uint8_t key[64]);
+/* A record SQLite returned for a lookup that front_cache_find missed. */
+void front_cache_read(seamless_front *f, const uint8_t key[64], const uint8_t value[64]);
+/* The turn's transaction has begun, and has committed the records of written. */
+void front_cache_began(seamless_front *f);
+void front_cache_committed(seamless_front *f, const front_conn *written);
 
 /* front_bridge.c */
 int front_push_event(seamless_front *f, front_conn *c, int kind, const uint8_t *data, size_t len);

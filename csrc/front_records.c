@@ -33,15 +33,21 @@ static int run_with(seamless_front *f, sqlite3_stmt *st, const char *const *chec
 
 /* A lookup answered, or 0 when Python must answer it. */
 int front_answer_get(seamless_front *f, front_conn *c, const seamless_front_request *req) {
+    const uint8_t *remembered = front_cache_find(f, req->checksum);
+    if (remembered) {
+        front_respond(f, c, 200, (const char *)remembered, 64, req->keep_alive);
+        return 1;
+    }
     f->sql.bind_text(f->get, 1, (const char *)req->checksum, 64, NULL);
     int rc = f->sql.step(f->get);
     int done = 1;
     if (rc == FRONT_SQLITE_ROW) {
         const uint8_t *text = f->sql.column_text(f->get, 0);
         int n = f->sql.column_bytes(f->get, 0);
-        if (text && n == 64 && seamless_front_is_hex64(text, 64))
+        if (text && n == 64 && seamless_front_is_hex64(text, 64)) {
             front_respond(f, c, 200, (const char *)text, 64, req->keep_alive);
-        else
+            front_cache_read(f, req->checksum, text);
+        } else
             done = 0; /* a stored value Python normalizes (or refuses) */
     } else if (rc == FRONT_SQLITE_DONE) {
         front_respond(f, c, 404, "ERROR: Unknown key", 18, req->keep_alive);
@@ -93,6 +99,7 @@ int front_write_record(seamless_front *f, front_conn *c, const seamless_front_re
         if (step_once(f, f->begin) != FRONT_SQLITE_DONE)
             return 0;
         f->in_txn = 1;
+        front_cache_began(f);
     }
     const char *tf = (const char *)req->checksum, *result = (const char *)req->value;
     const char *insert[] = {tf, result, tf}, *reverse[] = {result, tf, result, tf};
@@ -114,6 +121,8 @@ int front_write_record(seamless_front *f, front_conn *c, const seamless_front_re
     }
     memcpy(c->waiting_request, request, len);
     c->waiting_len = len;
+    memcpy(c->waiting_record, tf, 64);
+    memcpy(c->waiting_record + 64, result, 64);
     c->waiting = 1;
     c->waiting_keep_alive = req->keep_alive;
     c->next_waiting = f->waiting_head;
@@ -133,6 +142,7 @@ void front_commit(seamless_front *f) {
     f->in_txn = 0;
     atomic_fetch_add(&f->changes, f->txn_changes);
     f->txn_changes = 0;
+    front_cache_committed(f, f->waiting_head);
     settle_waiting(f, 1);
 }
 
@@ -170,10 +180,12 @@ int front_open_database(seamless_front *f, char *message, size_t message_size) {
         snprintf(message, message_size, "cannot prepare the database front: %s", f->sql.errmsg(f->db));
         return -1;
     }
+    front_cache_open(f);
     return 0;
 }
 
 void front_close_database(seamless_front *f) {
+    front_cache_close(f);
     sqlite3_stmt *statements[] = {f->get, f->insert, f->reverse, f->begin, f->commit, f->rollback};
     for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++)
         if (statements[i])

@@ -121,6 +121,7 @@ typedef struct {
     int idle_timeout_ms;
     int write_timeout_ms;
     int spin_us;
+    int cache_records;
 } seamless_front_config;
 typedef struct {
     uint64_t conn;
@@ -142,3 +143,5 @@ int seamless_front_command(seamless_front *front, uint64_t conn, int command,
                            const uint8_t *data, size_t len);
 void seamless_front_stats(const seamless_front *front, uint64_t *answered,
                           uint64_t *forwarded, uint64_t *changes);
+void seamless_front_cache_stats(const seamless_front *front, uint64_t *hits,
+                                uint64_t *forgotten);

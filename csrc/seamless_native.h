@@ -275,6 +275,7 @@ typedef struct {
     int idle_timeout_ms;        /**< an idle keep-alive connection: closed */
     int write_timeout_ms;       /**< a client that stops reading: dropped */
     int spin_us;                /**< poll this long before sleeping (0: never) */
+    int cache_records;          /**< records remembered for lookups (0: none) */
 } seamless_front_config;
 
 typedef struct {
@@ -307,6 +308,9 @@ int seamless_front_command(seamless_front *front, uint64_t conn, int command,
 /** Requests answered in C, passed to Python, and rows written in C. */
 void seamless_front_stats(const seamless_front *front, uint64_t *answered,
                           uint64_t *forwarded, uint64_t *changes);
+/** Lookups answered from the front's memory, and how often it was forgotten. */
+void seamless_front_cache_stats(const seamless_front *front, uint64_t *hits,
+                                uint64_t *forgotten);
 
 #ifdef __cplusplus
 }

@@ -43,7 +43,7 @@ int seamless_sqlite_load(const char *path, seamless_sqlite *api, char *message, 
         {"sqlite3_reset", &api->reset},           {"sqlite3_finalize", &api->finalize},
         {"sqlite3_column_text", &api->column_text}, {"sqlite3_column_bytes", &api->column_bytes},
         {"sqlite3_changes", &api->changes},       {"sqlite3_busy_timeout", &api->busy_timeout},
-        {"sqlite3_errmsg", &api->errmsg},
+        {"sqlite3_errmsg", &api->errmsg},         {"sqlite3_file_control", &api->file_control},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         int rc = resolve(api->library, table[i].name, table[i].slot, message, message_size);

@@ -284,8 +284,142 @@ static void test_front_loop(void) {
     unlink(wal);
 }
 
+/* One request on fd and its answer's body (NUL-terminated in out). */
+static const char *ask(int fd, const char *method, int tf, int value, char *out, size_t cap) {
+    char req[512];
+    size_t len = request(req, method, tf, value);
+    out[0] = 0;
+    if (send(fd, req, len, 0) != (ssize_t)len || answers(fd, 1, 5000, out, cap) != 1)
+        return "";
+    const char *body = strstr(out, "\r\n\r\n");
+    return body ? body + 4 : "";
+}
+
+static int has_value(const char *body, int value) {
+    char want[65];
+    snprintf(want, sizeof want, "%064x", value);
+    return strcmp(body, want) == 0;
+}
+
+typedef struct {
+    seamless_sqlite *api;
+    sqlite3 *db;
+} sneak_in;
+
+static void sneak_in_update(void *arg) {
+    sneak_in *s = arg;
+    CHECK(s->api->exec(s->db, "UPDATE transformation SET result = printf('%064x', 103) WHERE result = "
+                              "printf('%064x', 102)", NULL, NULL, NULL) == FRONT_SQLITE_OK &&
+              s->api->changes(s->db) == 1,
+          "the update sneaking in");
+}
+
+/* The front's memory of records: used for lookups of what it wrote or read,
+ * and forgotten whenever another connection commits (here: in this
+ * process; another process is in tests/database/test_front.py). */
+static void test_front_cache(void) {
+    if (!dlopen(SQLITE_LIBRARY, RTLD_NOW | RTLD_GLOBAL)) {
+        printf("skip: the front's memory (no %s)\n", SQLITE_LIBRARY);
+        return;
+    }
+    seamless_sqlite api;
+    char message[256], path[] = "/tmp/seamless-front-cache-XXXXXX", out[4096];
+    int tmp = mkstemp(path);
+    CHECK(tmp >= 0 && seamless_sqlite_load(SQLITE_LIBRARY, &api, message, sizeof message) == SEAMLESS_OK,
+          "set-up: %s", message);
+    if (tmp < 0)
+        return;
+    close(tmp);
+    sqlite3 *db = NULL;
+    CHECK(api.open_v2(path, &db, FRONT_SQLITE_OPEN_READWRITE, NULL) == FRONT_SQLITE_OK &&
+              api.exec(db, SCHEMA, NULL, NULL, NULL) == FRONT_SQLITE_OK,
+          "schema");
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(0x7f000001);
+    socklen_t alen = sizeof a;
+    CHECK(!bind(listener, (struct sockaddr *)&a, sizeof a) && !listen(listener, 64) &&
+              !getsockname(listener, (struct sockaddr *)&a, &alen),
+          "listen");
+    seamless_front_config cfg = {.listen_fd = listener, .sqlite_library = SQLITE_LIBRARY, .database = path,
+                                 .writes = 1, .head_timeout_ms = 30000, .body_timeout_ms = 60000,
+                                 .idle_timeout_ms = 75000, .write_timeout_ms = 60000, .spin_us = 50,
+                                 .cache_records = 8};
+    runner r = {.front = NULL};
+    CHECK(seamless_front_new(&cfg, &r.front, message, sizeof message) == SEAMLESS_OK, "front: %s", message);
+    if (!r.front)
+        return;
+    pthread_t thread;
+    pthread_create(&thread, NULL, run_front, &r);
+    int fd = connect_to(ntohs(a.sin_port));
+    uint64_t hits, forgotten, hits_before, forgotten_before;
+
+    CHECK(!strcmp(ask(fd, "PUT", 1, 101, out, sizeof out), "OK"), "write: %s", out);
+    CHECK(has_value(ask(fd, "GET", 1, -1, out, sizeof out), 101), "lookup: %s", out);
+    seamless_front_cache_stats(r.front, &hits, &forgotten);
+    CHECK(hits == 1, "the written record answered from memory (%llu)", (unsigned long long)hits);
+
+    /* Another connection changes the record: the memory must not be used. */
+    CHECK(api.exec(db, "UPDATE transformation SET result = printf('%064x', 102)", NULL, NULL, NULL) ==
+              FRONT_SQLITE_OK, "update");
+    hits_before = hits, forgotten_before = forgotten;
+    CHECK(has_value(ask(fd, "GET", 1, -1, out, sizeof out), 102), "lookup after an update: %s", out);
+    seamless_front_cache_stats(r.front, &hits, &forgotten);
+    CHECK(hits == hits_before && forgotten > forgotten_before, "forgotten after an update (%llu, %llu)",
+          (unsigned long long)hits, (unsigned long long)forgotten);
+    CHECK(has_value(ask(fd, "GET", 1, -1, out, sizeof out), 102), "lookup again: %s", out);
+    seamless_front_cache_stats(r.front, &hits, &forgotten);
+    CHECK(hits == hits_before + 1, "a record read is remembered (%llu)", (unsigned long long)hits);
+
+    /* Another connection commits right after one of the front's own
+     * COMMITs, before the front looks at the header again. */
+    sneak_in sneak = {&api, db};
+    r.front->cache.after_commit = sneak_in_update;
+    r.front->cache.after_commit_arg = &sneak;
+    CHECK(!strcmp(ask(fd, "PUT", 2, 201, out, sizeof out), "OK"), "write 2: %s", out);
+    r.front->cache.after_commit = NULL;
+    CHECK(has_value(ask(fd, "GET", 1, -1, out, sizeof out), 103), "lookup after a commit just after ours: %s", out);
+    CHECK(has_value(ask(fd, "GET", 2, -1, out, sizeof out), 201), "lookup of the write: %s", out);
+
+    CHECK(api.exec(db, "DELETE FROM transformation", NULL, NULL, NULL) == FRONT_SQLITE_OK, "delete");
+    ask(fd, "GET", 1, -1, out, sizeof out);
+    CHECK(strstr(out, "404 Not Found") != NULL, "lookup after a delete: %s", out);
+
+    /* More records than the memory holds: every answer is still right. */
+    for (int i = 10; i < 40; i++)
+        CHECK(!strcmp(ask(fd, "PUT", i, 1000 + i, out, sizeof out), "OK"), "write %d: %s", i, out);
+    seamless_front_cache_stats(r.front, &hits_before, &forgotten_before);
+    for (int i = 10; i < 40; i++)
+        for (int twice = 0; twice < 2; twice++)
+            CHECK(has_value(ask(fd, "GET", i, -1, out, sizeof out), 1000 + i), "lookup %d: %s", i, out);
+    seamless_front_cache_stats(r.front, &hits, &forgotten);
+    CHECK(hits - hits_before >= 30 && hits - hits_before < 60 && forgotten == forgotten_before,
+          "a bounded memory (%llu hits of 60)", (unsigned long long)(hits - hits_before));
+
+    seamless_front_stop(r.front, 1000);
+    CHECK(wait_finished(&r, 5000), "the front stops");
+    if (atomic_load(&r.finished)) {
+        pthread_join(thread, NULL);
+        seamless_front_event events[8];
+        size_t got = seamless_front_events(r.front, events, 8);
+        seamless_front_release(events, got);
+        seamless_front_free(r.front);
+    }
+    close(fd);
+    close(listener);
+    api.close_v2(db);
+    seamless_sqlite_unload(&api);
+    char other[64];
+    unlink(path);
+    snprintf(other, sizeof other, "%s-wal", path);
+    unlink(other);
+    snprintf(other, sizeof other, "%s-shm", path);
+    unlink(other);
+}
+
 int test_front(void) {
     test_front_classify();
     test_front_loop();
+    test_front_cache();
     return failures;
 }

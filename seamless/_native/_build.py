@@ -25,6 +25,7 @@ SOURCES = [
     "fingerprint.c",
     "front.c",
     "front_bridge.c",
+    "front_cache.c",
     "front_records.c",
     "front_request.c",
     "hash.c",

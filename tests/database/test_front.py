@@ -313,3 +313,93 @@ def test_read_only_database(tmp_path):
         for data in (get(cs(1)), get(cs(3)), put(cs(4), cs(5))):
             assert exchange(ro.port, data, answers=1) == exchange(ro_python.port, data, answers=1)
         assert exchange(ro.port, get(cs(1)), answers=1).endswith(cs(2).encode())
+
+
+# ---- the front's memory of records (csrc/front_cache.c) ----------------------
+
+
+def test_the_memory_answers_repeated_lookups_and_forgets_on_any_commit(tmp_path):
+    """In process: lookups of records the front wrote or read come from its
+    memory; a commit by the Python server (here: an irreproducible mark)
+    makes it forget, and the lookup after it sees the change."""
+    db = ResultDB(tmp_path / "seamless.db")
+    app = make_app(db, writable=True)
+    with ThreadedServer(app) as server:
+        front = server.http.front
+        lookup = {"type": "transformation", "checksum": cs(1)}
+        assert server.request("PUT", "/", {**lookup, "value": cs(2)}) == (200, b"OK")
+        for _ in range(5):
+            assert server.request("GET", "/", lookup) == (200, cs(2).encode())
+        hits, forgotten = front.cache_stats()
+        assert hits == 5
+        assert server.request("PUT", "/", {"type": "irreproducible", "checksum": cs(1), "result": cs(2)}) \
+            == (200, b"OK")
+        assert server.request("GET", "/", lookup) == (404, b"ERROR: Unknown key")
+        assert front.cache_stats() == (hits, forgotten + 1)
+    db.close()
+
+
+def test_the_memory_sees_other_processes_commits(twins):
+    """The test process is another process to the servers: its changes to
+    the file are seen by the very next lookup, exactly as without the front."""
+    tf = cs(40)
+    same(twins, put(tf, cs(41)))
+    for _ in range(3):
+        assert same(twins, get(tf)).endswith(cs(41).encode())
+    for value in (cs(42), None, cs(43)):
+        for server in twins:
+            with sqlite3.connect(server.path) as con:
+                if value is None:
+                    con.execute('DELETE FROM "transformation" WHERE "checksum" = ?', (tf,))
+                else:
+                    con.execute('INSERT OR REPLACE INTO "transformation" VALUES (?, ?)', (tf, value))
+            con.close()
+        answer = same(twins, get(tf))
+        assert answer.endswith(b"ERROR: Unknown key" if value is None else value.encode())
+
+
+WRITER = """
+import sqlite3, sys, time
+con = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+end = time.monotonic() + float(sys.argv[3])
+k = 0
+while time.monotonic() < end:
+    k += 1
+    con.execute('UPDATE "transformation" SET "result" = ? WHERE "checksum" = ?', (f"{k:064x}", sys.argv[2]))
+    time.sleep(0.0005)  # room for the client's writes between
+print(k)
+"""
+
+
+def test_the_memory_is_never_stale_under_concurrent_writers(tmp_path):
+    """Another process rewrites one record as fast as it can while a client
+    writes new records through the front and looks that one up: every
+    answer is at least as new as what was committed before it was asked,
+    and the memory did answer some of them."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "seamless.db"
+    db = ResultDB(path)
+    db.set_transformation(cs(1), cs(0))
+    app = make_app(db, writable=True)
+    with ThreadedServer(app) as server:
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), cs(1), "3"], stdout=subprocess.PIPE)
+        reader = sqlite3.connect(path, timeout=10)
+        lookup = {"type": "transformation", "checksum": cs(1)}
+        checked = 0
+        while writer.poll() is None:
+            checked += 1
+            assert server.request("PUT", "/", {**lookup, "checksum": cs(10_000 + checked), "value": cs(1)}) \
+                == (200, b"OK")
+            for _ in range(3):
+                committed = int(reader.execute('SELECT "result" FROM "transformation" WHERE "checksum" = ?',
+                                               (cs(1),)).fetchone()[0], 16)
+                status, answer = server.request("GET", "/", lookup)
+                assert status == 200 and int(answer, 16) >= committed
+        reader.close()
+        assert writer.wait(10) == 0 and int(writer.stdout.read()) > 100
+        assert checked > 100
+        hits, forgotten = server.http.front.cache_stats()
+        assert hits > 0 and forgotten > 100
+    db.close()
