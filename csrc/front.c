@@ -24,15 +24,17 @@
  * IMMEDIATE is busy), or a write is not the plain case (a known or
  * irreproducible transformation, an error), the request goes to Python,
  * whose worker threads wait and answer exactly. Lookups never wait either:
- * in WAL mode readers do not block.
+ * in WAL mode readers do not block; a lookup of a record the front wrote
+ * or read before is answered from its memory while nobody has committed
+ * since (front_cache.c).
  *
  * Timeouts mirror the Python server's: an incomplete head is answered 408,
  * a stalled body or a client that stops reading is dropped, an idle
  * keep-alive connection is closed.
  *
  * This file is the loop and its connections; the records (SQLite) are
- * front_records.c's, the queues with Python front_bridge.c's, and the
- * choice of what to answer front_request.c's.
+ * front_records.c's, their memory front_cache.c's, the queues with Python
+ * front_bridge.c's, and the choice of what to answer front_request.c's.
  */
 #define _GNU_SOURCE
 
