@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import mmap
 import os
 import random
 import shutil
@@ -230,6 +231,26 @@ def _get_discard(url: str, checksum: str) -> int:
     return total
 
 
+def _direct_read_seconds(path: str) -> float | None:
+    """Seconds to read path with direct I/O in blocks of 4 MiB, no server
+    involved: how fast the device gives back a file that is not in the page
+    cache (None where direct reads are refused)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECT", 0))
+    except OSError:
+        return None
+    try:
+        block = mmap.mmap(-1, 4 * MiB)  # page-aligned, as direct reads need
+        start, offset = time.perf_counter(), 0
+        while n := os.preadv(fd, [block], offset):
+            offset += n
+        return time.perf_counter() - start
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def bench_large(figures: dict[str, Figure], ours: LaunchedServer, theirs: LaunchedServer,
                 cached: LaunchedServer, folders: dict[str, str], rounds: int, size: int, workdir: str) -> None:
     """PUT and GET of one large buffer. ``ours`` is our default hashserver
@@ -244,6 +265,9 @@ def bench_large(figures: dict[str, Figure], ours: LaunchedServer, theirs: Launch
                                     Figure(f"{label} GET after it, ours with --durability batch (page cache)",
                                            "MiB/s", None))
     cached_put.theirs, cached_get.theirs = put.theirs, get.theirs
+    device = figures.setdefault(f"{label} read back by the disk alone (direct I/O, no server)",
+                                Figure(f"{label} read back by the disk alone (direct I/O, no server)", "MiB/s", None))
+    device.theirs = get.theirs
     memo = figures.setdefault(f"our server's peak memory growth, {label} PUT + GET",
                               Figure(f"our server's peak memory growth, {label} PUT + GET", "MiB", None, False))
     source = os.path.join(workdir, "large.bin")
@@ -276,6 +300,8 @@ def bench_large(figures: dict[str, Figure], ours: LaunchedServer, theirs: Launch
             if server is ours:
                 memo.ours.append((memory(server.pid)["VmHWM"] - base) / MiB)
             stored = os.path.join(folders[name], checksum[:2], checksum)
+            if server is ours and os.path.exists(stored) and (seconds := _direct_read_seconds(stored)):
+                device.ours.append(size / MiB / seconds)  # the ceiling of our GET, which reads it the same way
             if os.path.exists(stored):
                 os.chmod(stored, 0o644)
                 os.unlink(stored)
