@@ -30,6 +30,7 @@ import os
 import random
 import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -309,10 +310,24 @@ def bench_large(figures: dict[str, Figure], ours: LaunchedServer, theirs: Launch
     os.unlink(source)
 
 
+def make_the_front_forget(database: str) -> None:
+    """Commit a change to our server's database from this process: its front
+    then forgets the records it remembers, and its lookups go to SQLite."""
+    con = sqlite3.connect(database, isolation_level=None, timeout=30)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute('INSERT INTO "transformation" VALUES (?, ?)', ("0" * 64, "0" * 64))
+        con.execute('DELETE FROM "transformation" WHERE "checksum" = ?', ("0" * 64,))
+        con.execute("COMMIT")
+    finally:
+        con.close()
+
+
 def bench_database(figures: dict[str, Figure], ours: LaunchedServer, theirs: LaunchedServer,
-                   python_only: LaunchedServer, rounds: int, count: int) -> None:
+                   python_only: LaunchedServer, rounds: int, count: int, our_database: str) -> None:
     """Set and get of single transformation records; our server also without
-    its native front (--no-front), in rows of their own."""
+    its native front (--no-front), and with its front but nothing in the
+    front's memory (every lookup in SQLite), in rows of their own."""
     cases = [("set", 1), ("set", 8), ("get", 1), ("get", 8)]
     for r in range(rounds):
         keys = {id(s): [(os.urandom(32).hex(), os.urandom(32).hex()) for _ in range(count)]
@@ -339,6 +354,14 @@ def bench_database(figures: dict[str, Figure], ours: LaunchedServer, theirs: Lau
                     continue
                 (figure.ours if server is ours else figure.theirs).append(rate)
                 (figure.our_cpu if server is ours else figure.their_cpu).append(us)
+                if server is ours and kind == "get":
+                    cold = figures.setdefault(what + ", ours with nothing remembered",
+                                              Figure(what + ", ours with nothing remembered", "req/s", None))
+                    cold.theirs, cold.their_cpu = figure.theirs, figure.their_cpu
+                    make_the_front_forget(our_database)
+                    rate, us = timed_load(server, requests, concurrency)
+                    cold.ours.append(rate)
+                    cold.our_cpu.append(us)
         print(f"  database: round {r + 1}/{rounds} done", flush=True)
 
 
@@ -429,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
             lambda: bench_hashserver_small(figures, ours, theirs, durable, rounds, count),
             lambda: bench_presence(figures, ours, theirs, rounds, 10_000),
             lambda: bench_large(figures, durable, theirs, ours, folders, max(2, rounds - 2), large, workdir),
-            lambda: bench_database(figures, our_db, their_db, python_db, rounds, 2 * count),
+            lambda: bench_database(figures, our_db, their_db, python_db, rounds, 2 * count,
+                                   os.path.join(workdir, "ours.db")),
             lambda: bench_memory_small(figures, ours, 10_000 if args.quick else 100_000),
         ]
         for step in steps:

@@ -220,14 +220,17 @@ def sendfile_blocking(sock_fd: int, file_fd: int, offset: int, count: int,
 
 #: Blocks of a direct read (a multiple of any device's logical block size).
 DIRECT_BLOCK = 4 << 20
-_direct_buffers = threading.local()  # two aligned blocks per transfer thread
+#: Blocks being read while one is sent: the device always has the next
+#: read queued, also while a send is slow (two keep it busy at QD 1-2).
+DIRECT_AHEAD = 2
+_direct_buffers = threading.local()  # DIRECT_AHEAD + 1 aligned blocks per transfer thread
 
 
 def send_direct_blocking(sock_fd: int, file_fd: int, offset: int, count: int,
                          stall: float | None = None) -> int:
     """As sendfile_blocking, but the file is read around the page cache
-    (O_DIRECT) into two aligned blocks of this thread's, the next one read
-    on a helper thread while the current one is sent.
+    (O_DIRECT) into aligned blocks of this thread's, the next ones read on
+    helper threads while the current one is sent.
 
     For a large file written around the page cache: sendfile would first
     read it into fresh page-cache pages, the slow part on machines whose
@@ -237,26 +240,35 @@ def send_direct_blocking(sock_fd: int, file_fd: int, offset: int, count: int,
     """
     if offset % 4096 or not _set_direct(file_fd):
         return sendfile_blocking(sock_fd, file_fd, offset, count, stall)
-    buffers = getattr(_direct_buffers, "pair", None)
+    buffers = getattr(_direct_buffers, "blocks", None)
     if buffers is None:
-        buffers = _direct_buffers.pair = (mmap.mmap(-1, DIRECT_BLOCK), mmap.mmap(-1, DIRECT_BLOCK))  # page-aligned
+        buffers = _direct_buffers.blocks = [mmap.mmap(-1, DIRECT_BLOCK) for _ in range(DIRECT_AHEAD + 1)]  # page-aligned
     views = [memoryview(b) for b in buffers]
     sender = _Pacer(sock_fd, STALL_SECONDS if stall is None else stall)
-    # The device reads the next block (a helper thread) while this one is sent.
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="direct read") as reader:
-        position, done, turn = offset, 0, 0
-        pending = reader.submit(os.preadv, file_fd, [buffers[0]], position)
+    # The device reads the next blocks (helper threads) while this one is sent.
+    with concurrent.futures.ThreadPoolExecutor(DIRECT_AHEAD, thread_name_prefix="direct read") as reader:
+        pending: collections.deque = collections.deque()
+        position, done, slot = offset, 0, 0
+
+        def read_ahead() -> None:
+            nonlocal position, slot
+            while len(pending) < DIRECT_AHEAD and position < offset + count:
+                pending.append((reader.submit(os.preadv, file_fd, [buffers[slot]], position), slot))
+                position += DIRECT_BLOCK
+                slot = (slot + 1) % len(buffers)
+
+        read_ahead()
         while done < count:
-            got = pending.result()
+            future, turn = pending.popleft()
+            got = future.result()
             if got <= 0:
                 raise OSError("file ended before its announced size")
             take = min(got, count - done)
-            position += got
-            if done + take < count:
-                pending = reader.submit(os.preadv, file_fd, [buffers[1 - turn]], position)
+            read_ahead()  # into the blocks not being sent
             sender.send(views[turn][:take])
             done += take
-            turn = 1 - turn
+            if take < DIRECT_BLOCK and done < count:
+                raise OSError("file ended before its announced size")
     return done
 
 
