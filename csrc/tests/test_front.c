@@ -5,7 +5,8 @@
  * there is none): lookups and writes answered in C, a request passed on and
  * answered through the command queue, and a pipeline interleaved with another
  * client's writes (a connection answered by one COMMIT and written again
- * before the turn's end once made the loop spin forever).
+ * before the turn's end once made the loop spin forever); and its memory of
+ * records against another connection's updates, deletes and commits.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -168,38 +169,91 @@ static int wait_finished(runner *r, int timeout_ms) {
     return atomic_load(&r->finished);
 }
 
-static void test_front_loop(void) {
-    if (!dlopen(SQLITE_LIBRARY, RTLD_NOW | RTLD_GLOBAL)) {
-        printf("skip: the front's loop (no %s)\n", SQLITE_LIBRARY);
-        return;
-    }
+/* A front on a fresh database file (schema in place, and a connection of
+ * the test's own to it) and a loopback port. */
+typedef struct {
     seamless_sqlite api;
-    char message[256], path[] = "/tmp/seamless-front-test-XXXXXX";
-    int tmp = mkstemp(path);
-    CHECK(tmp >= 0 && seamless_sqlite_load(SQLITE_LIBRARY, &api, message, sizeof message) == SEAMLESS_OK,
+    sqlite3 *db;
+    char path[64];
+    int listener, port;
+    runner r;
+    pthread_t thread;
+    int started;
+} front_fixture;
+
+/* 1 when made (not yet running); 0 when SQLite is missing or it failed. */
+static int fixture_open(front_fixture *x, const char *what, int cache_records) {
+    memset(x, 0, sizeof *x);
+    x->listener = -1;
+    if (!dlopen(SQLITE_LIBRARY, RTLD_NOW | RTLD_GLOBAL)) {
+        printf("skip: %s (no %s)\n", what, SQLITE_LIBRARY);
+        return 0;
+    }
+    char message[256] = "";
+    snprintf(x->path, sizeof x->path, "/tmp/seamless-front-test-XXXXXX");
+    int tmp = mkstemp(x->path);
+    CHECK(tmp >= 0 && seamless_sqlite_load(SQLITE_LIBRARY, &x->api, message, sizeof message) == SEAMLESS_OK,
           "set-up: %s", message);
     if (tmp < 0)
-        return;
+        return 0;
     close(tmp);
-    sqlite3 *db = NULL;
-    CHECK(api.open_v2(path, &db, FRONT_SQLITE_OPEN_READWRITE, NULL) == FRONT_SQLITE_OK &&
-              api.exec(db, SCHEMA, NULL, NULL, NULL) == FRONT_SQLITE_OK,
+    CHECK(x->api.open_v2(x->path, &x->db, FRONT_SQLITE_OPEN_READWRITE, NULL) == FRONT_SQLITE_OK &&
+              x->api.exec(x->db, SCHEMA, NULL, NULL, NULL) == FRONT_SQLITE_OK,
           "schema");
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    x->listener = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET};
     a.sin_addr.s_addr = htonl(0x7f000001);
     socklen_t alen = sizeof a;
-    CHECK(!bind(listener, (struct sockaddr *)&a, sizeof a) && !listen(listener, 64) &&
-              !getsockname(listener, (struct sockaddr *)&a, &alen),
+    CHECK(!bind(x->listener, (struct sockaddr *)&a, sizeof a) && !listen(x->listener, 64) &&
+              !getsockname(x->listener, (struct sockaddr *)&a, &alen),
           "listen");
-    int port = ntohs(a.sin_port);
-    seamless_front_config cfg = {.listen_fd = listener, .sqlite_library = SQLITE_LIBRARY, .database = path,
+    x->port = ntohs(a.sin_port);
+    seamless_front_config cfg = {.listen_fd = x->listener, .sqlite_library = SQLITE_LIBRARY, .database = x->path,
                                  .writes = 1, .head_timeout_ms = 30000, .body_timeout_ms = 60000,
-                                 .idle_timeout_ms = 75000, .write_timeout_ms = 60000, .spin_us = 50};
-    runner r = {.front = NULL};
-    CHECK(seamless_front_new(&cfg, &r.front, message, sizeof message) == SEAMLESS_OK, "front: %s", message);
-    if (!r.front)
+                                 .idle_timeout_ms = 75000, .write_timeout_ms = 60000, .spin_us = 50,
+                                 .cache_records = cache_records};
+    CHECK(seamless_front_new(&cfg, &x->r.front, message, sizeof message) == SEAMLESS_OK, "front: %s", message);
+    return x->r.front != NULL;
+}
+
+static void fixture_start(front_fixture *x) {
+    x->started = !pthread_create(&x->thread, NULL, run_front, &x->r);
+}
+
+/* Stop the front (if it runs), free it, and remove the files. */
+static void fixture_close(front_fixture *x) {
+    if (x->r.front) {
+        seamless_front_stop(x->r.front, 1000);
+        CHECK(!x->started || wait_finished(&x->r, 5000), "the front stops");
+        if (!x->started || atomic_load(&x->r.finished)) {
+            if (x->started)
+                pthread_join(x->thread, NULL);
+            seamless_front_event events[8];
+            size_t got = seamless_front_events(x->r.front, events, 8);
+            seamless_front_release(events, got);
+            seamless_front_free(x->r.front);
+        }
+    }
+    if (x->listener >= 0)
+        close(x->listener);
+    if (x->db)
+        x->api.close_v2(x->db);
+    seamless_sqlite_unload(&x->api);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3 && x->path[0]; i++) {
+        char name[80];
+        snprintf(name, sizeof name, "%s%s", x->path, suffixes[i]);
+        unlink(name);
+    }
+}
+
+static void test_front_loop(void) {
+    front_fixture x;
+    if (!fixture_open(&x, "the front's loop", 0)) {
+        fixture_close(&x);
         return;
+    }
+    int port = x.port;
 
     /* A: two writes, then lookups, more than the front keeps of its input,
      * already waiting when the front starts; B: a lookup and a write, so
@@ -212,7 +266,7 @@ static void test_front_loop(void) {
         len += i < 2 ? request(pipeline + len, "PUT", 1000 + i, 5000 + i) : request(pipeline + len, "GET", 1000, -1);
     int A = connect_to(port), B = connect_to(port);
     sender_job to_a = {A, (const uint8_t *)pipeline, len, false};
-    pthread_t sending, thread;
+    pthread_t sending;
     pthread_create(&sending, NULL, sender, &to_a);
     struct timespec pause = {0, 200 * 1000000};
     nanosleep(&pause, NULL);
@@ -221,7 +275,7 @@ static void test_front_loop(void) {
     small_len += request(small + small_len, "PUT", 1999, 1);
     CHECK(send(B, small, small_len, 0) == (ssize_t)small_len, "send B");
     nanosleep(&pause, NULL);
-    pthread_create(&thread, NULL, run_front, &r);
+    fixture_start(&x);
     char b_out[4096];
     CHECK(answers(B, 2, 5000, b_out, sizeof b_out) == 2, "B's two answers");
     CHECK(strstr(b_out, "404 Not Found") && strstr(b_out, "\r\n\r\nOK"), "B: %s", b_out);
@@ -238,15 +292,15 @@ static void test_front_loop(void) {
     for (int waited = 0; !got && waited < 5000; waited += 10) {
         struct timespec ts = {0, 10 * 1000000};
         nanosleep(&ts, NULL);
-        got = seamless_front_events(r.front, events, 8);
+        got = seamless_front_events(x.r.front, events, 8);
     }
     CHECK(got == 1 && events[0].kind == SEAMLESS_FRONT_REQUEST && events[0].len == strlen(protocol) &&
               !memcmp(events[0].data, protocol, events[0].len),
           "the passed-on request (%zu events)", got);
     if (got) {
         const char *answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
-        seamless_front_command(r.front, events[0].conn, SEAMLESS_FRONT_SEND, (const uint8_t *)answer, strlen(answer));
-        seamless_front_command(r.front, events[0].conn, SEAMLESS_FRONT_DONE, NULL, 0);
+        seamless_front_command(x.r.front, events[0].conn, SEAMLESS_FRONT_SEND, (const uint8_t *)answer, strlen(answer));
+        seamless_front_command(x.r.front, events[0].conn, SEAMLESS_FRONT_DONE, NULL, 0);
         seamless_front_release(events, got);
         char c_out[512];
         CHECK(answers(C, 1, 5000, c_out, sizeof c_out) == 1 && strstr(c_out, "\r\n\r\nhi"), "C's answer");
@@ -257,31 +311,15 @@ static void test_front_loop(void) {
         CHECK(answers(C, 1, 5000, c_out, sizeof c_out) == 1 && strstr(c_out, "00001388"), "C's lookup: %s", c_out);
     }
     uint64_t answered, forwarded, changes;
-    seamless_front_stats(r.front, &answered, &forwarded, &changes);
+    seamless_front_stats(x.r.front, &answered, &forwarded, &changes);
     CHECK(answered == N + 3 && forwarded == 1 && changes == 6, "stats %llu %llu %llu",
           (unsigned long long)answered, (unsigned long long)forwarded, (unsigned long long)changes);
 
-    seamless_front_stop(r.front, 1000);
-    CHECK(wait_finished(&r, 5000), "the front stops");
-    if (atomic_load(&r.finished)) {
-        pthread_join(thread, NULL);
-        got = seamless_front_events(r.front, events, 8);
-        seamless_front_release(events, got);
-        seamless_front_free(r.front);
-    }
     close(A);
     close(B);
     close(C);
-    close(listener);
     free(pipeline);
-    api.close_v2(db);
-    seamless_sqlite_unload(&api);
-    char wal[64];
-    unlink(path);
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    unlink(wal);
-    snprintf(wal, sizeof wal, "%s-shm", path);
-    unlink(wal);
+    fixture_close(&x);
 }
 
 /* One request on fd and its answer's body (NUL-terminated in out). */
@@ -318,103 +356,60 @@ static void sneak_in_update(void *arg) {
  * and forgotten whenever another connection commits (here: in this
  * process; another process is in tests/database/test_front.py). */
 static void test_front_cache(void) {
-    if (!dlopen(SQLITE_LIBRARY, RTLD_NOW | RTLD_GLOBAL)) {
-        printf("skip: the front's memory (no %s)\n", SQLITE_LIBRARY);
+    front_fixture x;
+    if (!fixture_open(&x, "the front's memory", 8)) {
+        fixture_close(&x);
         return;
     }
-    seamless_sqlite api;
-    char message[256], path[] = "/tmp/seamless-front-cache-XXXXXX", out[4096];
-    int tmp = mkstemp(path);
-    CHECK(tmp >= 0 && seamless_sqlite_load(SQLITE_LIBRARY, &api, message, sizeof message) == SEAMLESS_OK,
-          "set-up: %s", message);
-    if (tmp < 0)
-        return;
-    close(tmp);
-    sqlite3 *db = NULL;
-    CHECK(api.open_v2(path, &db, FRONT_SQLITE_OPEN_READWRITE, NULL) == FRONT_SQLITE_OK &&
-              api.exec(db, SCHEMA, NULL, NULL, NULL) == FRONT_SQLITE_OK,
-          "schema");
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(0x7f000001);
-    socklen_t alen = sizeof a;
-    CHECK(!bind(listener, (struct sockaddr *)&a, sizeof a) && !listen(listener, 64) &&
-              !getsockname(listener, (struct sockaddr *)&a, &alen),
-          "listen");
-    seamless_front_config cfg = {.listen_fd = listener, .sqlite_library = SQLITE_LIBRARY, .database = path,
-                                 .writes = 1, .head_timeout_ms = 30000, .body_timeout_ms = 60000,
-                                 .idle_timeout_ms = 75000, .write_timeout_ms = 60000, .spin_us = 50,
-                                 .cache_records = 8};
-    runner r = {.front = NULL};
-    CHECK(seamless_front_new(&cfg, &r.front, message, sizeof message) == SEAMLESS_OK, "front: %s", message);
-    if (!r.front)
-        return;
-    pthread_t thread;
-    pthread_create(&thread, NULL, run_front, &r);
-    int fd = connect_to(ntohs(a.sin_port));
+    fixture_start(&x);
+    char out[4096];
+    int fd = connect_to(x.port);
     uint64_t hits, forgotten, hits_before, forgotten_before;
 
     CHECK(!strcmp(ask(fd, "PUT", 1, 101, out, sizeof out), "OK"), "write: %s", out);
     CHECK(has_value(ask(fd, "GET", 1, -1, out, sizeof out), 101), "lookup: %s", out);
-    seamless_front_cache_stats(r.front, &hits, &forgotten);
+    seamless_front_cache_stats(x.r.front, &hits, &forgotten);
     CHECK(hits == 1, "the written record answered from memory (%llu)", (unsigned long long)hits);
 
     /* Another connection changes the record: the memory must not be used. */
-    CHECK(api.exec(db, "UPDATE transformation SET result = printf('%064x', 102)", NULL, NULL, NULL) ==
+    CHECK(x.api.exec(x.db, "UPDATE transformation SET result = printf('%064x', 102)", NULL, NULL, NULL) ==
               FRONT_SQLITE_OK, "update");
     hits_before = hits, forgotten_before = forgotten;
     CHECK(has_value(ask(fd, "GET", 1, -1, out, sizeof out), 102), "lookup after an update: %s", out);
-    seamless_front_cache_stats(r.front, &hits, &forgotten);
+    seamless_front_cache_stats(x.r.front, &hits, &forgotten);
     CHECK(hits == hits_before && forgotten > forgotten_before, "forgotten after an update (%llu, %llu)",
           (unsigned long long)hits, (unsigned long long)forgotten);
     CHECK(has_value(ask(fd, "GET", 1, -1, out, sizeof out), 102), "lookup again: %s", out);
-    seamless_front_cache_stats(r.front, &hits, &forgotten);
+    seamless_front_cache_stats(x.r.front, &hits, &forgotten);
     CHECK(hits == hits_before + 1, "a record read is remembered (%llu)", (unsigned long long)hits);
 
     /* Another connection commits right after one of the front's own
      * COMMITs, before the front looks at the header again. */
-    sneak_in sneak = {&api, db};
-    r.front->cache.after_commit = sneak_in_update;
-    r.front->cache.after_commit_arg = &sneak;
+    sneak_in sneak = {&x.api, x.db};
+    x.r.front->cache.after_commit = sneak_in_update;
+    x.r.front->cache.after_commit_arg = &sneak;
     CHECK(!strcmp(ask(fd, "PUT", 2, 201, out, sizeof out), "OK"), "write 2: %s", out);
-    r.front->cache.after_commit = NULL;
+    x.r.front->cache.after_commit = NULL;
     CHECK(has_value(ask(fd, "GET", 1, -1, out, sizeof out), 103), "lookup after a commit just after ours: %s", out);
     CHECK(has_value(ask(fd, "GET", 2, -1, out, sizeof out), 201), "lookup of the write: %s", out);
 
-    CHECK(api.exec(db, "DELETE FROM transformation", NULL, NULL, NULL) == FRONT_SQLITE_OK, "delete");
+    CHECK(x.api.exec(x.db, "DELETE FROM transformation", NULL, NULL, NULL) == FRONT_SQLITE_OK, "delete");
     ask(fd, "GET", 1, -1, out, sizeof out);
     CHECK(strstr(out, "404 Not Found") != NULL, "lookup after a delete: %s", out);
 
     /* More records than the memory holds: every answer is still right. */
     for (int i = 10; i < 40; i++)
         CHECK(!strcmp(ask(fd, "PUT", i, 1000 + i, out, sizeof out), "OK"), "write %d: %s", i, out);
-    seamless_front_cache_stats(r.front, &hits_before, &forgotten_before);
+    seamless_front_cache_stats(x.r.front, &hits_before, &forgotten_before);
     for (int i = 10; i < 40; i++)
         for (int twice = 0; twice < 2; twice++)
             CHECK(has_value(ask(fd, "GET", i, -1, out, sizeof out), 1000 + i), "lookup %d: %s", i, out);
-    seamless_front_cache_stats(r.front, &hits, &forgotten);
+    seamless_front_cache_stats(x.r.front, &hits, &forgotten);
     CHECK(hits - hits_before >= 30 && hits - hits_before < 60 && forgotten == forgotten_before,
           "a bounded memory (%llu hits of 60)", (unsigned long long)(hits - hits_before));
 
-    seamless_front_stop(r.front, 1000);
-    CHECK(wait_finished(&r, 5000), "the front stops");
-    if (atomic_load(&r.finished)) {
-        pthread_join(thread, NULL);
-        seamless_front_event events[8];
-        size_t got = seamless_front_events(r.front, events, 8);
-        seamless_front_release(events, got);
-        seamless_front_free(r.front);
-    }
     close(fd);
-    close(listener);
-    api.close_v2(db);
-    seamless_sqlite_unload(&api);
-    char other[64];
-    unlink(path);
-    snprintf(other, sizeof other, "%s-wal", path);
-    unlink(other);
-    snprintf(other, sizeof other, "%s-shm", path);
-    unlink(other);
+    fixture_close(&x);
 }
 
 int test_front(void) {
