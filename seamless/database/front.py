@@ -20,8 +20,9 @@ but the plain case (a new, reproducible record): the rest goes to the
 Python workers, which keep the protocol's answers (conflicts, irreproducible
 records, read-only refusals). It remembers the records it wrote or read, and
 answers a lookup from that memory while the database's WAL-index header
-shows that nobody, in this process or another, has committed since. Without the native core, or with
-``--no-front``, the Python server does everything, as before.
+shows that nobody, in this process or another, has committed since.
+Without the native core, or with ``--no-front``, the Python server does
+everything, as before.
 """
 
 from __future__ import annotations
