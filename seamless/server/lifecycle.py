@@ -78,6 +78,8 @@ async def _run(app: HttpApp, sock: socket.socket, status: StatusFile | None,
     await server.start(sock)
     port = sock.getsockname()[1]
     print(f"{options.name} running on http://{options.host}:{port} (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    LOGGER.info("%s: listening on %s port %d, status file %s, inactivity timeout %s", options.name,
+                options.host, port, options.status_file or "none", options.timeout or "none")
     if status is not None:
         status.running(port)
     stop = asyncio.Event()
@@ -95,6 +97,7 @@ async def _run(app: HttpApp, sock: socket.socket, status: StatusFile | None,
         await app.shutdown()
         if status is not None:
             status.stopped()
+        LOGGER.info("%s: stopped", options.name)
     return errormap.EXIT_OK
 
 

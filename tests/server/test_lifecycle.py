@@ -3,12 +3,14 @@ as real processes (the launcher's protocol, protocol.md §1.2)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -36,6 +38,7 @@ def test_status_running_then_stopped(tmp_path, kind):
     status = srv.status()
     assert status["status"] == "running" and status["workdir"] == str(tmp_path)  # keys kept
     assert srv.request("GET", "/healthcheck")[0] == 200
+    assert " INFO " not in srv.log_tail()  # the default level is WARNING
     assert srv.stop(signal.SIGTERM) == 0
     final = srv.status()
     assert final["status"] == "stopped" and final["workdir"] == str(tmp_path)
@@ -82,7 +85,6 @@ def test_busy_port_writes_failed(tmp_path, kind):
     ("hashserver", lambda tmp: [str(tmp), "--writable", "--layout", "spiral"], "Layout must be"),
     ("seamless-database", lambda tmp: [str(tmp / "missing.db")], "must exist when --writable is not set"),
     ("seamless-database", lambda tmp: [str(tmp / "no" / "dir.db"), "--writable"], "does not exist"),
-    ("seamless-database", lambda tmp: [str(tmp / "x.db"), "--writable", "--timeout", "0"], "--timeout"),
 ])
 def test_start_up_failures_write_failed(tmp_path, kind, args, message):
     status = tmp_path / "status.json"
@@ -145,9 +147,87 @@ def test_help(kind):
     assert done.returncode == 0 and "--status-file" in done.stdout and "--port-range" in done.stdout
 
 
-def test_hashserver_bad_lock_timeout(tmp_path):
-    code, err, _ = run("hashserver", [str(tmp_path), "--lock-timeout", "0"])
-    assert code == 1 and "--lock-timeout must be a positive number" in err
+@pytest.mark.parametrize("kind, args, message", [
+    ("hashserver", ["--lock-timeout", "0"], "argument --lock-timeout: '0' is not a positive number"),
+    ("hashserver", ["--hash-algorithm", "md5"], "argument --hash-algorithm"),
+    ("hashserver", ["--timeout", "-1"], "argument --timeout: '-1' is not a positive number"),
+    ("seamless-database", ["--timeout", "0"], "argument --timeout: '0' is not a positive number"),
+    ("hashserver", ["--log-level", "chatty"], "unknown log level 'chatty'"),
+    ("seamless-database", ["--log-level", "chatty"], "unknown log level 'chatty'"),
+    ("seamless-database", ["--port", "eighty"], "argument --port: invalid int value"),
+    ("seamless-database", ["--frobnicate"], "unrecognized arguments: --frobnicate"),
+])
+def test_bad_flags_write_failed(tmp_path, kind, args, message):
+    """A usage error is a start-up failure: the launcher reads it in the
+    status file (exit status 2, as argparse's)."""
+    status = tmp_path / "status.json"
+    status.write_text('{"a": 1}')
+    code, err, contents = run(kind, [*KINDS[kind](tmp_path), "--port", "0", *args], status)
+    assert code == 2 and message in err and "usage:" in err
+    assert contents["status"] == "failed" and contents["a"] == 1 and message in contents["error"]
+
+
+def test_status_file_flag_with_equals_sign(tmp_path):
+    status = tmp_path / "status.json"
+    status.write_text("{}")
+    code, _, _ = run("hashserver", [str(tmp_path), f"--status-file={status}", "--timeout", "0"])
+    assert code == 2 and json.loads(status.read_text())["status"] == "failed"
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("HASHSERVER_LOCK_TIMEOUT", "soon"),
+    ("HASHSERVER_LOCK_TIMEOUT", "0"),
+    ("HASHSERVER_HASH_ALGORITHM", "md5"),
+])
+def test_bad_environment_writes_failed(tmp_path, monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+    status = tmp_path / "status.json"
+    status.write_text("{}")
+    code, err, contents = run("hashserver", [str(tmp_path), "--port", "0"], status)
+    assert code == 1 and f"{variable} must be" in err and "Traceback" not in err
+    assert contents["status"] == "failed" and variable in contents["error"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_requests_postpone_the_inactivity_timeout(tmp_path, kind):
+    """Requests keep a server with --timeout alive; once they stop, it
+    stops after about the timeout and says so in its status file."""
+    srv = ServerProcess(kind, [*KINDS[kind](tmp_path), "--timeout", "1.5"], tmp_path)
+    try:
+        busy_until = time.monotonic() + 4.0
+        while time.monotonic() < busy_until:
+            assert srv.request("GET", "/healthcheck")[0] == 200
+            time.sleep(0.3)
+        assert srv.process.poll() is None  # 4 s > the timeout, but never idle for 1.5 s
+        quiet = time.monotonic()
+        assert srv.process.wait(30) == 0
+        assert 1.2 < time.monotonic() - quiet < 20
+        assert srv.status()["status"] == "stopped"
+    finally:
+        srv.stop()
+
+
+def test_old_flag_names_log_level_and_host(tmp_path):
+    """--encoding is the old name of --hash-algorithm; --log-level takes any
+    case (the default, WARNING, hides the start-up line); --host is where the
+    server listens."""
+    with ServerProcess("hashserver", [str(tmp_path / "b"), "--writable", "--encoding", "sha3-256",
+                                      "--log-level", "debug", "--host", "127.0.0.1"], tmp_path) as srv:
+        data = b"old flags"
+        checksum = hashlib.sha3_256(data).hexdigest()
+        assert srv.request("PUT", f"/{checksum}", raw=data)[0] == 200
+        assert srv.request("PUT", f"/{hashlib.sha256(data).hexdigest()}", raw=data)[0] == 400
+        assert " INFO seamless.server: hashserver: listening on 127.0.0.1 port " in srv.log_tail()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_console_script(kind):
+    """The commands by the names the reference's launcher calls."""
+    script = Path(sys.executable).parent / kind
+    if not script.exists():
+        pytest.skip(f"{kind} is not installed next to {sys.executable}")
+    done = subprocess.run([str(script), "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith(f"usage: {kind} ")
 
 
 def test_relative_database_path(tmp_path):
