@@ -207,7 +207,7 @@ class AsyncBufferClient:
                 received[0] = 0
             headers = {"Accept-Encoding": "gzip, zstd, identity"}
             async with self._slots, session.get(self.url + "/" + key, headers=headers,  # type: ignore[union-attr]
-                                                timeout=self.policy.timeout(1 << 40)) as response:
+                                                timeout=self.policy.download_timeout()) as response:
                 if response.status == 404:
                     raise CacheMissError(Checksum(key))
                 if response.status in RETRY_STATUSES:
@@ -215,9 +215,14 @@ class AsyncBufferClient:
                 if response.status != 200:
                     self._raise("GET", "/" + key, response.status, await response.read())
                 decoder = _Decoder(response.headers.get("Content-Encoding"))
-                total = int(response.headers.get("Content-Length", 0)) if decoder._z is None else 0
+                wire = response.content_length  # compressed or not, the bytes to receive
+                deadline = self.policy.deadline(wire)
+                total = (wire or 0) if decoder._z is None else 0
                 hasher = _native.Hasher(self.hash_algorithm)
+                on_wire = 0
                 async for piece in response.content.iter_chunked(PIECE):
+                    on_wire += len(piece)
+                    deadline.check(on_wire)
                     plain = decoder.feed(piece)
                     hasher.update(plain)
                     sink(plain)

@@ -3,7 +3,8 @@
 * Timeouts scale with size: a transfer of N bytes may take
   ``base + N / min_rate`` seconds in all, and is abandoned earlier only if
   no byte moves for ``stall`` seconds (the reference's fixed 10 s total
-  timeout lost every large upload).
+  timeout lost every large upload). A download learns N from its answer's
+  Content-Length (see Deadline).
 * Only transient failures are retried (a refused connection, a dropped
   connection, a timeout, 502/503/504), with exponential backoff and jitter.
   A 4xx answer is the caller's problem and is raised at once; so is a 500
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -44,13 +46,46 @@ class Policy:
     attempts: int = 4
     backoff: float = 0.1  # first delay; then x4 each attempt
 
+    def total_seconds(self, size: int) -> float:
+        """How long a transfer of size bytes may take in all."""
+        return self.base + size / self.min_rate
+
     def timeout(self, size: int = 0) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(total=self.base + size / self.min_rate,
+        """The limits of a request whose size is known when it is sent."""
+        return aiohttp.ClientTimeout(total=self.total_seconds(size),
                                      connect=self.connect, sock_connect=self.connect,
                                      sock_read=self.stall)
 
+    def download_timeout(self) -> aiohttp.ClientTimeout:
+        """The limits of a download, whose size only its answer tells: no
+        total here (the reader holds it to total_seconds of that size, see
+        Deadline); connecting and stalls as always."""
+        return aiohttp.ClientTimeout(total=None, connect=self.connect, sock_connect=self.connect,
+                                     sock_read=self.stall)
+
+    def deadline(self, size: int | None) -> "Deadline":
+        return Deadline(self, size)
+
     def delays(self) -> list[float]:
         return [self.backoff * 4 ** i * (0.5 + random.random()) for i in range(self.attempts - 1)]
+
+
+class Deadline:
+    """The total time of a download's body, from its answer's head on, by
+    the size that head announces: the reader checks it after every piece.
+    Without a size (a chunked answer) the bytes received so far count, so
+    the body must keep arriving at min_rate on average."""
+
+    def __init__(self, policy: Policy, size: int | None):
+        self.policy = policy
+        self.size = size
+        self.started = time.monotonic()
+
+    def check(self, received: int) -> None:
+        """Raise asyncio.TimeoutError (transient) when the time is up."""
+        allowed = self.policy.total_seconds(self.size if self.size is not None else received)
+        if time.monotonic() - self.started > allowed:
+            raise asyncio.TimeoutError(f"the download took more than {allowed:.0f} s")
 
 
 TRANSIENT = (aiohttp.ClientConnectionError, asyncio.TimeoutError, TransientHTTPError,

@@ -8,6 +8,9 @@ import gzip
 import hashlib
 import json
 import os
+import socket
+import threading
+import time
 
 import pytest
 import zstandard
@@ -143,6 +146,76 @@ def test_timeouts_scale_with_size():
     small, big = policy.timeout(0), policy.timeout(10 << 30)
     assert small.total == policy.base and big.total > 10_000
     assert small.sock_read == big.sock_read == policy.stall
+    assert policy.download_timeout().total is None  # set by the answer's size instead
+
+
+class Trickle:
+    """A raw HTTP server on loopback that answers every GET with a head
+    announcing `size` bytes, then sends them `piece` bytes at a time with a
+    pause between pieces (a slow link that never stalls)."""
+
+    def __init__(self, data: bytes, piece: int, pause: float, chunked: bool = False):
+        self.data, self.piece, self.pause, self.chunked = data, piece, pause, chunked
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn):
+        with conn:
+            try:
+                while b"\r\n\r\n" not in conn.recv(65536):
+                    pass
+                length = "Transfer-Encoding: chunked" if self.chunked else f"Content-Length: {len(self.data)}"
+                conn.sendall(f"HTTP/1.1 200 OK\r\n{length}\r\n\r\n".encode())
+                for start in range(0, len(self.data), self.piece):
+                    if self.stopping.is_set():
+                        return
+                    piece = self.data[start:start + self.piece]
+                    conn.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if self.chunked else piece)
+                    time.sleep(self.pause)
+                if self.chunked:
+                    conn.sendall(b"0\r\n\r\n")
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.listener.close()
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_slow_download_is_held_to_its_size(chunked):
+    """200 KiB at about 20 KiB/s, never stalling: with a minimum rate of
+    100 KiB/s the download gives up after about base + 2 s, with or
+    without a Content-Length, where the stall limit alone would wait for
+    all of it."""
+    data = os.urandom(200 << 10)
+    policy = Policy(base=0.5, min_rate=100 << 10, stall=30, attempts=1)
+    with Trickle(data, 2 << 10, 0.1, chunked) as srv, BufferClient(srv.url, policy=policy) as client:
+        started = time.monotonic()
+        with pytest.raises(asyncio.TimeoutError, match="the download took more than"):
+            client.get(hashlib.sha256(data).hexdigest())
+        assert time.monotonic() - started < 6
+
+
+def test_a_download_within_its_time_completes():
+    data = os.urandom(64 << 10)
+    policy = Policy(base=0.5, min_rate=100 << 10, attempts=1)  # 1.1 s allowed, about 0.3 s needed
+    with Trickle(data, 8 << 10, 0.03) as srv, BufferClient(srv.url, policy=policy) as client:
+        assert client.get(hashlib.sha256(data).hexdigest()) == data
 
 
 def test_async_client_concurrent_use(tmp_path):
