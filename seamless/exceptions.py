@@ -22,6 +22,7 @@ __all__ = [
     "NativeError",
     "ConflictError",
     "RecordNotFoundError",
+    "ReadOnlyStoreError",
     "MalformedRecordError",
     "DatabaseUnavailableError",
     "describe",
@@ -84,6 +85,11 @@ class RecordNotFoundError(SeamlessError, LookupError):
 
 class MalformedRecordError(SeamlessError, ValueError):
     """A record or request that does not have the required shape (HTTP 400)."""
+
+
+class ReadOnlyStoreError(SeamlessError, PermissionError):
+    """A write to a store (a buffer folder or a result database) opened
+    read-only."""
 
 
 class DatabaseUnavailableError(SeamlessError, OSError):

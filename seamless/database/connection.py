@@ -20,6 +20,7 @@ import time
 import weakref
 from typing import Callable, Iterator, Literal
 
+from ..exceptions import ReadOnlyStoreError
 from .checkpoints import SAFETY_FRAMES, Checkpointer
 
 Synchronous = Literal["NORMAL", "FULL"]
@@ -107,6 +108,7 @@ class Connections:
         Inside a group() it is a savepoint of the group's transaction: its
         changes are undone on error, the others' are kept.
         """
+        self._refuse_if_readonly()
         con = self.get()
         if con.in_transaction:
             con.execute("SAVEPOINT w")
@@ -138,6 +140,7 @@ class Connections:
         """One transaction around many writes of this thread (group commit):
         each write() inside is a savepoint, and one COMMIT ends them all.
         Nothing is committed if the group's body raises."""
+        self._refuse_if_readonly()
         con = self.get()
         if con.in_transaction:  # already in a group: join it
             yield con
@@ -151,6 +154,10 @@ class Connections:
             raise
         con.execute("COMMIT")
         self.committed(con.total_changes - start)
+
+    def _refuse_if_readonly(self) -> None:
+        if self.readonly:
+            raise ReadOnlyStoreError(f"the database {self.path} is open for reading only")
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

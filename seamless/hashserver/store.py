@@ -50,7 +50,7 @@ from typing import IO, Any, Callable, Iterable, Iterator, Literal, Sequence, Uni
 
 from .. import _native
 from ..checksum_class import Checksum
-from ..exceptions import CacheMissError, ChecksumMismatchError, SeamlessError
+from ..exceptions import CacheMissError, ChecksumMismatchError, ReadOnlyStoreError
 from . import layout as _layout
 from .layout import Layout, as_checksum, relative_path
 from .tempfiles import TMP_DIR, clean_leftovers, temp_prefix
@@ -67,10 +67,6 @@ SYNC_FOLDERS_MAX = 8
 #: The pieces in which put_file reads a file when it writes with direct I/O
 #: or reports progress.
 PUT_CHUNK = 4 << 20
-
-
-class ReadOnlyStoreError(SeamlessError, PermissionError):
-    """A write to a store opened read-only."""
 
 
 @dataclass(frozen=True)

@@ -265,6 +265,31 @@ class Results:
                          freshness_tokens: Any, captured_at: str) -> None:
         raise NotImplementedError
 
+    def get_expression(self, checksum: Any, path: Any, celltype: str, target_celltype: str) -> Checksum | None:
+        """The recorded result of evaluating an expression, or None."""
+        raise NotImplementedError
+
+    def set_expression(self, checksum: Any, path: Any, celltype: str, target_celltype: str, result: Any) -> None:
+        """Record the result of an expression (a new result replaces the old, as in the reference)."""
+        raise NotImplementedError
+
+    def get_rev_expression(self, result: Any) -> list[dict[str, Any]]:
+        """The expressions with this result."""
+        raise NotImplementedError
+
+    def set_semantic_to_syntactic(self, semantic: Any, celltype: str, subcelltype: str,
+                                  syntactic: Iterable[Any]) -> None:
+        """Record that code with these syntactic checksums has this semantic one."""
+        raise NotImplementedError
+
+    def get_semantic_to_syntactic(self, semantic: Any, celltype: str, subcelltype: str) -> list[Checksum]:
+        """The syntactic checksums of a semantic one (empty if none)."""
+        raise NotImplementedError
+
+    def get_syntactic_to_semantic(self, syntactic: Any, celltype: str, subcelltype: str) -> list[Checksum]:
+        """The semantic checksums of a syntactic one (empty if none)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Release connections or files."""
 
@@ -334,6 +359,25 @@ class LocalResults(Results):
                          freshness_tokens: Any, captured_at: str) -> None:
         self.db.set_bucket_probe(bucket_kind, label, bucket_checksum, freshness_tokens, captured_at)
 
+    def get_expression(self, checksum: Any, path: Any, celltype: str, target_celltype: str) -> Checksum | None:
+        return self.db.get_expression(checksum, path, celltype, target_celltype)
+
+    def set_expression(self, checksum: Any, path: Any, celltype: str, target_celltype: str, result: Any) -> None:
+        self.db.set_expression(checksum, path, celltype, target_celltype, result)
+
+    def get_rev_expression(self, result: Any) -> list[dict[str, Any]]:
+        return self.db.get_rev_expression(result)
+
+    def set_semantic_to_syntactic(self, semantic: Any, celltype: str, subcelltype: str,
+                                  syntactic: Iterable[Any]) -> None:
+        self.db.set_semantic_to_syntactic(semantic, celltype, subcelltype, syntactic)
+
+    def get_semantic_to_syntactic(self, semantic: Any, celltype: str, subcelltype: str) -> list[Checksum]:
+        return self.db.get_semantic_to_syntactic(semantic, celltype, subcelltype)
+
+    def get_syntactic_to_semantic(self, syntactic: Any, celltype: str, subcelltype: str) -> list[Checksum]:
+        return self.db.get_syntactic_to_semantic(syntactic, celltype, subcelltype)
+
     def close(self) -> None:
         self.db.close()
 
@@ -395,6 +439,27 @@ class RemoteResults(_ReadOnlyGuard, Results):
                          freshness_tokens: Any, captured_at: str) -> None:
         self._refuse_writes()
         self.client.set_bucket_probe(bucket_kind, label, bucket_checksum, freshness_tokens, captured_at)
+
+    def get_expression(self, checksum: Any, path: Any, celltype: str, target_celltype: str) -> Checksum | None:
+        return self.client.get_expression(checksum, path, celltype, target_celltype)
+
+    def set_expression(self, checksum: Any, path: Any, celltype: str, target_celltype: str, result: Any) -> None:
+        self._refuse_writes()
+        self.client.set_expression(checksum, path, celltype, target_celltype, result)
+
+    def get_rev_expression(self, result: Any) -> list[dict[str, Any]]:
+        return self.client.get_rev_expression(result)
+
+    def set_semantic_to_syntactic(self, semantic: Any, celltype: str, subcelltype: str,
+                                  syntactic: Iterable[Any]) -> None:
+        self._refuse_writes()
+        self.client.set_semantic_to_syntactic(semantic, celltype, subcelltype, syntactic)
+
+    def get_semantic_to_syntactic(self, semantic: Any, celltype: str, subcelltype: str) -> list[Checksum]:
+        return self.client.get_semantic_to_syntactic(semantic, celltype, subcelltype)
+
+    def get_syntactic_to_semantic(self, syntactic: Any, celltype: str, subcelltype: str) -> list[Checksum]:
+        return self.client.get_syntactic_to_semantic(syntactic, celltype, subcelltype)
 
     def close(self) -> None:
         self.client.close()

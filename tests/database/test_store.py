@@ -17,6 +17,7 @@ from seamless.exceptions import (
     ConflictError,
     InvalidChecksumError,
     MalformedRecordError,
+    ReadOnlyStoreError,
     RecordNotFoundError,
 )
 
@@ -248,8 +249,10 @@ class TestFileAndProcesses:
             rw.set_transformation(TF, R1)
         with ResultDB(tmp_path / "x.db", readonly=True) as ro:
             assert ro.get_transformation(TF) == Checksum(R1)
-            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            with pytest.raises(ReadOnlyStoreError, match="open for reading only"):
                 ro.set_transformation(R2, R1)
+            with pytest.raises(ReadOnlyStoreError):
+                ro.set_transformations([(R2, R1)])  # a group of writes
         with pytest.raises(FileNotFoundError):
             ResultDB(tmp_path / "missing.db", readonly=True)
 

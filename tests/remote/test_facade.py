@@ -12,7 +12,8 @@ import pytest
 from seamless import Checksum
 from seamless.exceptions import CacheMissError, ChecksumMismatchError, ConflictError, MalformedRecordError
 from seamless.hashserver.store import ReadOnlyStoreError
-from seamless.remote import LocalBuffers, LocalResults, RemoteBuffers, RemoteResults, open_buffers, open_results
+from seamless.remote import (DatabaseClient, LocalBuffers, LocalResults, RemoteBuffers, RemoteResults, open_buffers,
+                             open_results)
 from server_process import ServerProcess
 
 
@@ -107,6 +108,32 @@ def test_read_only(servers, tmp_path):
                 access.put(b"not allowed")
 
 
+def test_read_only_results(servers, tmp_path):
+    """Every kind of write is refused by a read-only database, in process
+    (by the file's read-only connection) and over HTTP (by the client,
+    before a request, and by the read-only server)."""
+    root, _, _ = servers
+    cs = Checksum(os.urandom(32))
+    writes = [
+        lambda r: r.set_transformation(cs, cs),
+        lambda r: r.set_transformations([(cs, cs)]),
+        lambda r: r.set_metadata(cs, cs, {"schema_version": 1, "tf_checksum": cs.hex(), "result_checksum": cs.hex()}),
+        lambda r: r.set_irreproducible(cs, cs),
+        lambda r: r.set_buffer_info(cs, {"length": 1}),
+        lambda r: r.set_bucket_probe("node", "x", cs, {}, "2026-11-24T00:00:00Z"),
+        lambda r: r.set_expression(cs, [], "mixed", "int", cs),
+        lambda r: r.set_semantic_to_syntactic(cs, "python", "transformer", [cs]),
+    ]
+    with ServerProcess("seamless-database", [str(root / "seamless.db")], tmp_path) as ro:
+        for access in (open_results(database=root / "seamless.db", writable=False), open_results(url=ro.url),
+                       RemoteResults(DatabaseClient(ro.url), writable=True)):  # the server refuses
+            with access:
+                for write in writes:
+                    with pytest.raises(ReadOnlyStoreError):
+                        write(access)
+                assert access.get_transformation(cs) is None
+
+
 def test_transformations(results):
     tf, res = Checksum(os.urandom(32)), Checksum(os.urandom(32))
     assert results.get_transformation(tf) is None
@@ -161,6 +188,27 @@ def test_buffer_info_and_probes(results):
     assert results.get_bucket_probe("node", label) is None
     results.set_bucket_probe("node", label, cs, {"t": 1}, "2026-11-24T00:00:00Z")
     assert results.get_bucket_probe("node", label)["bucket_checksum"] == cs.hex()
+
+
+def test_expressions_and_code_checksums(results):
+    cs, res, other = (Checksum(os.urandom(32)) for _ in range(3))
+    path = ["a", 1]
+    assert results.get_expression(cs, path, "mixed", "int") is None
+    results.set_expression(cs, path, "mixed", "int", res)
+    assert results.get_expression(cs, path, "mixed", "int") == res
+    assert results.get_expression(cs, ["a", 2], "mixed", "int") is None
+    assert results.get_rev_expression(res) == [
+        {"checksum": cs.hex(), "path": path, "celltype": "mixed", "target_celltype": "int", "result": res.hex()}]
+    results.set_expression(cs, path, "mixed", "int", other)  # replaces
+    assert results.get_expression(cs, path, "mixed", "int") == other and results.get_rev_expression(res) == []
+
+    semantic, syntactic = Checksum(os.urandom(32)), [Checksum(os.urandom(32)) for _ in range(2)]
+    assert results.get_semantic_to_syntactic(semantic, "python", "transformer") == []
+    results.set_semantic_to_syntactic(semantic, "python", "transformer", syntactic)
+    results.set_semantic_to_syntactic(semantic, "python", "transformer", syntactic[:1])  # idempotent
+    assert sorted(results.get_semantic_to_syntactic(semantic, "python", "transformer")) == sorted(syntactic)
+    assert results.get_semantic_to_syntactic(semantic, "python", "reactor") == []
+    assert results.get_syntactic_to_semantic(syntactic[1], "python", "transformer") == [semantic]
 
 
 def test_open_needs_something_usable(tmp_path):
