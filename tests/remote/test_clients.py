@@ -15,10 +15,10 @@ import time
 import pytest
 import zstandard
 
-from seamless.exceptions import ChecksumMismatchError, ConflictError
+from seamless.exceptions import ChecksumMismatchError, ConflictError, MalformedRecordError, ReadOnlyStoreError
 from seamless.hashserver.app import HashserverApp
 from seamless.hashserver.store import BufferStore
-from seamless.remote import AsyncBufferClient, BufferClient, DatabaseClient, Policy, RemoteError
+from seamless.remote import AsyncBufferClient, AsyncDatabaseClient, BufferClient, DatabaseClient, Policy, RemoteError
 from seamless.server.http import HttpApp, Response, text
 from server_process import ServerProcess, ThreadedServer
 
@@ -241,3 +241,92 @@ def test_database_client_batches_and_conflicts(tmp_path):
             client.set_transformation(pairs[0][0], os.urandom(32).hex())
         status, answer = client.request("GET", {"type": "protocol"})
         assert (status, json.loads(answer)) == (200, ["seamless", "database", "2.2"])
+
+
+class Gauge(HttpApp):
+    """Answers GET /{checksum} with `data` and a database GET / with
+    `result`, each after a short pause, counting the requests in flight at
+    once and the client connections they came on (by the peer's port)."""
+
+    def __init__(self, data: bytes = b"", result: str = ""):
+        super().__init__()
+        self.data, self.result = data, result
+        self.in_flight = self.most = self.count = 0
+        self.peers: set = set()
+        self.router.add("GET", "/{checksum}", lambda request: self._answer(request, self.data))
+        self.router.add("GET", "/", lambda request: self._answer(request, self.result.encode()))
+
+    async def _answer(self, request, body: bytes):
+        self.peers.add(request.peer)
+        self.count += 1
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        await asyncio.sleep(0.02)
+        self.in_flight -= 1
+        return Response(200, body)
+
+
+def test_buffer_client_pools_connections_and_bounds_concurrency():
+    data = b"pooled"
+    app = Gauge(data=data)
+    cs = hashlib.sha256(data).hexdigest()
+    with ThreadedServer(app) as srv:
+        async def main():
+            async with AsyncBufferClient(srv.url, concurrency=3) as client:
+                for _ in range(2):  # the second round reuses the first round's connections
+                    assert await asyncio.gather(*(client.get(cs) for _ in range(30))) == [data] * 30
+
+        asyncio.run(main())
+    assert app.count == 60 and app.most == 3  # all three slots used, never a fourth
+    assert len(app.peers) == 3  # keep-alive: 60 requests on three connections
+
+
+def test_database_client_pools_connections_and_bounds_concurrency():
+    result = "cd" * 32
+    app = Gauge(result=result)
+    with ThreadedServer(app) as srv:
+        async def main():
+            async with AsyncDatabaseClient(srv.url, concurrency=4) as client:
+                for _ in range(2):
+                    got = await asyncio.gather(*(client.get_transformation("ab" * 32) for _ in range(40)))
+                    assert [c.hex() for c in got] == [result] * 40
+
+        asyncio.run(main())
+    assert app.count == 80 and app.most == 4
+    assert len(app.peers) == 4
+
+
+class ScriptedDatabase(HttpApp):
+    """A database server that answers every request from a list of canned
+    responses, in turn (the last one from then on)."""
+
+    def __init__(self, answers):
+        super().__init__()
+        self.answers, self.count = list(answers), 0
+        self.router.add("GET", "/", self.next)
+        self.router.add("PUT", "/", self.next)
+
+    def next(self, request):
+        self.count += 1
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+def test_database_client_retries_transient_failures_only():
+    result = "cd" * 32
+    app = ScriptedDatabase([text("busy", 503), text("bad gateway", 502), text("gone", 504), text(result, 200)])
+    with ThreadedServer(app) as srv, DatabaseClient(srv.url, policy=FAST_RETRIES) as client:
+        assert client.get_transformation("ab" * 32).hex() == result
+        assert app.count == 4
+    for answer, error in [(text("ERROR: Malformed request", 400), MalformedRecordError),
+                          (text("ERROR: Database server is read-only", 405), ReadOnlyStoreError),
+                          (text("Internal Server Error", 500), RemoteError)]:
+        app = ScriptedDatabase([answer])
+        with ThreadedServer(app) as srv, DatabaseClient(srv.url, policy=FAST_RETRIES) as client:
+            with pytest.raises(error):
+                client.set_transformation("ab" * 32, "cd" * 32)
+            assert app.count == 1, answer.status
+    app = ScriptedDatabase([text("busy", 503)])
+    with ThreadedServer(app) as srv, DatabaseClient(srv.url, policy=FAST_RETRIES) as client:
+        with pytest.raises(Exception, match="503"):
+            client.get_transformation("ab" * 32)
+        assert app.count == FAST_RETRIES.attempts
