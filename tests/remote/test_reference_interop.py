@@ -92,10 +92,45 @@ def test_one_folder_and_one_database_served_by_both(tmp_path):
                 assert [len(theirs.get(c)) for c in mine] == [5000, 2 << 20]
                 assert [len(ours.get(c)) for c in their] == [7000, 3 << 20]
             with DatabaseClient(our_db.url) as ours, DatabaseClient(ref_db.url) as theirs:
-                ours.set_transformation("a1" * 32, "b1" * 32)
-                theirs.set_transformation("a2" * 32, "b2" * 32)
-                assert theirs.get_transformation("a1" * 32) == "b1" * 32
-                assert ours.get_transformation("a2" * 32) == "b2" * 32
+                for writer, reader, n in ((ours, theirs, 1), (theirs, ours, 2)):
+                    exchange_every_record_kind(writer, reader, n)
         finally:
             ref_hs.stop()
             ref_db.stop()
+
+
+def exchange_every_record_kind(writer, reader, n: int) -> None:
+    """Write one record of every kind through one server and read it through
+    the other (both serve the same seamless.db)."""
+    tf, res = f"a{n}" * 32, f"b{n}" * 32
+    writer.set_transformation(tf, res)
+    assert reader.get_transformation(tf) == res
+    assert reader.get_rev_transformations(res) == [tf]
+
+    record = {"schema_version": 1, "tf_checksum": tf, "result_checksum": res, "wall_time_seconds": 1.5 + n}
+    writer.set_metadata(tf, res, record)
+    assert reader.get_metadata(tf) == record
+
+    info = {"length": 100 + n, "is_utf8": True}
+    writer.set_buffer_info(f"c{n}" * 32, info)
+    assert reader.get_buffer_info(f"c{n}" * 32) == info
+
+    writer.set_expression(f"d{n}" * 32, ["x", n], "mixed", "int", f"e{n}" * 32)
+    assert reader.get_expression(f"d{n}" * 32, ["x", n], "mixed", "int") == f"e{n}" * 32
+    assert [r["checksum"] for r in reader.get_rev_expression(f"e{n}" * 32)] == [f"d{n}" * 32]
+
+    syntactic = [f"f{n}" * 32, f"0{n}" * 32]
+    writer.set_semantic_to_syntactic(f"9{n}" * 32, "python", "transformer", syntactic)
+    assert sorted(reader.get_semantic_to_syntactic(f"9{n}" * 32, "python", "transformer")) == sorted(syntactic)
+    assert reader.get_syntactic_to_semantic(syntactic[0], "python", "transformer") == [f"9{n}" * 32]
+
+    label = f"label-{n}"
+    writer.set_bucket_probe("node", label, f"8{n}" * 32, {"token": n}, "2026-12-07T00:00:00Z")
+    probe = reader.get_bucket_probe("node", label)
+    assert probe["bucket_checksum"] == f"8{n}" * 32 and probe["freshness_tokens"] == {"token": n}
+
+    odd, odd_res = f"7{n}" * 32, f"6{n}" * 32
+    writer.set_transformation(odd, odd_res)
+    writer.set_irreproducible(odd, odd_res)
+    assert reader.get_transformation(odd) is None
+    assert [(r["checksum"], r["result"]) for r in reader.get_irreproducible(odd)] == [(odd, odd_res)]
