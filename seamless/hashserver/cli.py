@@ -11,12 +11,13 @@ import argparse
 import os
 import sys
 
-from ..server.arguments import ServerArgumentParser, add_service_arguments, positive_number, service_options
+from ..server.arguments import ServerArgumentParser, add_service_arguments, service_options
 from ..server.lifecycle import serve
 from .app import make_app
 from .store import BufferStore
 
 HASH_ALGORITHMS = ("sha-256", "sha3-256")
+DEFAULT_LOCK_TIMEOUT = 120.0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -30,7 +31,7 @@ def parser() -> argparse.ArgumentParser:
                    choices=HASH_ALGORITHMS, help="checksum algorithm (default sha-256)")
     p.add_argument("--extra-dirs", default=os.environ.get("HASHSERVER_EXTRA_DIRS", ""),
                    help="';'-separated read-only folders searched after the main one")
-    p.add_argument("--lock-timeout", type=positive_number, default=None,
+    p.add_argument("--lock-timeout", type=float, default=None,
                    help="accepted for compatibility: seconds a .LOCK file counts (uploads here are atomic)")
     p.add_argument("--durability", default="fsync", choices=["fsync", "batch", "none"],
                    help="when an upload is acknowledged (default fsync: on stable storage)")
@@ -40,16 +41,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def check_environment(args: argparse.Namespace) -> None:
-    """The values that came from the environment instead of flags, which
-    argparse does not check (a ValueError is a start-up failure)."""
+def check_values(args: argparse.Namespace) -> None:
+    """What argparse does not check: values from the environment, and the
+    lock timeout's bound, with the reference's messages (a ValueError is a
+    start-up failure: exit 1 and ``failed`` in the status file)."""
     if args.hash_algorithm not in HASH_ALGORITHMS:
         raise ValueError(f"HASHSERVER_HASH_ALGORITHM must be one of: {', '.join(HASH_ALGORITHMS)}")
     if args.lock_timeout is None:
         try:
-            args.lock_timeout = positive_number(os.environ.get("HASHSERVER_LOCK_TIMEOUT", "120"))
-        except argparse.ArgumentTypeError:
-            raise ValueError("HASHSERVER_LOCK_TIMEOUT must be a positive number") from None
+            args.lock_timeout = float(os.environ.get("HASHSERVER_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
+        except ValueError:
+            raise ValueError("HASHSERVER_LOCK_TIMEOUT must be a number") from None
+    if not args.lock_timeout > 0:
+        raise ValueError("--lock-timeout must be a positive number")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = [d.strip() for d in args.extra_dirs.split(";") if d.strip()]
 
     def make():
-        check_environment(args)
+        check_values(args)
         if args.layout not in ("prefix", "flat"):
             raise ValueError("Layout must be 'flat' or 'prefix'")
         if not os.path.isdir(directory):

@@ -59,17 +59,6 @@ def log_level(text: str) -> str:
     return name
 
 
-def positive_number(text: str) -> float:
-    """A float above zero."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
-    return value
-
-
 def add_service_arguments(p: argparse.ArgumentParser) -> None:
     """Where to listen, the launcher's status file, the inactivity timeout
     and the log level: the same flags, defaults and help on both servers."""
@@ -79,7 +68,7 @@ def add_service_arguments(p: argparse.ArgumentParser) -> None:
     ports.add_argument("--port-range", type=int, nargs=2, metavar=("START", "END"),
                        help="listen on a random free port of this range")
     p.add_argument(STATUS_FLAG, help="JSON status file of the launcher (remote-http-launcher protocol)")
-    p.add_argument("--timeout", type=positive_number, help="stop after this many seconds without a request")
+    p.add_argument("--timeout", type=float, help="stop after this many seconds without a request")
     p.add_argument("--log-level", type=log_level, default="WARNING", help="logging level (default WARNING)")
 
 
