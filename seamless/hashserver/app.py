@@ -39,6 +39,7 @@ from ..server.http import (ClientDisconnected, FileBody, HttpApp, Request, Respo
                            json_response, text)
 from . import requests
 from .compressed import InvalidCompressedPayload, suffix_for
+from .locks import DEFAULT_LOCK_TIMEOUT, OutsideLocks
 from .promises import Promises
 from .store import DIRECT_IO_MIN, BufferStore
 
@@ -68,11 +69,12 @@ def _headers(checksum: str) -> dict[str, str]:
 class HashserverApp(HttpApp):
     """Handlers of one hashserver over one BufferStore."""
 
-    def __init__(self, store: BufferStore, *, writable: bool):
+    def __init__(self, store: BufferStore, *, writable: bool, lock_timeout: float = DEFAULT_LOCK_TIMEOUT):
         super().__init__(Router())
         self.store = store
         self.writable = writable
         self.promises = Promises()
+        self.outside_locks = OutsideLocks(store.directory, store.layout == "prefix", lock_timeout)
         #: Checksums with a PUT in progress -> set when it ends.
         self.uploads: dict[str, asyncio.Event] = {}
         # Durable writes block on fsync: they run in threads, not in the loop.
@@ -219,13 +221,12 @@ class HashserverApp(HttpApp):
 
     async def _get_slow(self, cs: str) -> Response:
         """Waits for an upload in progress or a promise; then looks in the
-        extra folders and at compressed forms."""
-        while True:
-            await self._wait_for_uploads([cs])
-            path = self.store.get_path(cs)
-            if path is not None or not self.promises.is_live(cs):
-                break
-            await self.promises.wait(cs)
+        extra folders and at compressed forms. A buffer found nowhere while
+        an outside writer's lock announces it is looked for again once the
+        lock goes (see seamless.hashserver.locks)."""
+        path = await self._look_up(cs)
+        if path is None and cs not in self.store and await self.outside_locks.wait(cs):
+            path = await self._look_up(cs)
         if path is not None:
             response = self._serve_fd(cs, os.open(path, os.O_RDONLY | os.O_CLOEXEC))
             if response is not None:
@@ -235,6 +236,15 @@ class HashserverApp(HttpApp):
         if os.path.isdir(os.path.join(self.store.directory, cs[:2], cs)):
             return json_response({"message": f"File for {cs} is not a file."}, 400)
         return Response(404, b"Not found")
+
+    async def _look_up(self, cs: str) -> str | None:
+        """The buffer's plain file, once no upload or promise of it is pending."""
+        while True:
+            await self._wait_for_uploads([cs])
+            path = self.store.get_path(cs)
+            if path is not None or not self.promises.is_live(cs):
+                return path
+            await self.promises.wait(cs)
 
     async def _send_decompressed(self, cs: str) -> Response:
         """A buffer stored only compressed, sent decompressed (identity),
@@ -369,6 +379,7 @@ class HashserverApp(HttpApp):
             writer.close()
 
 
-def make_app(store: BufferStore, *, writable: bool) -> HashserverApp:
-    """The HTTP application of a hashserver over store."""
-    return HashserverApp(store, writable=writable)
+def make_app(store: BufferStore, *, writable: bool, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> HashserverApp:
+    """The HTTP application of a hashserver over store; lock_timeout: how
+    long a GET waits for an outside writer's lock."""
+    return HashserverApp(store, writable=writable, lock_timeout=lock_timeout)

@@ -14,10 +14,10 @@ import sys
 from ..server.arguments import ServerArgumentParser, add_service_arguments, service_options
 from ..server.lifecycle import serve
 from .app import make_app
+from .locks import DEFAULT_LOCK_TIMEOUT
 from .store import BufferStore
 
 HASH_ALGORITHMS = ("sha-256", "sha3-256")
-DEFAULT_LOCK_TIMEOUT = 120.0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -32,7 +32,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--extra-dirs", default=os.environ.get("HASHSERVER_EXTRA_DIRS", ""),
                    help="';'-separated read-only folders searched after the main one")
     p.add_argument("--lock-timeout", type=float, default=None,
-                   help="accepted for compatibility: seconds a .LOCK file counts (uploads here are atomic)")
+                   help="seconds an outside writer's .LOCK file counts: a GET of a missing buffer waits "
+                        "that long at most while one announces it (default 120)")
     p.add_argument("--durability", default="fsync", choices=["fsync", "batch", "none"],
                    help="when an upload is acknowledged (default fsync: on stable storage)")
     p.add_argument("--direct-io", action=argparse.BooleanOptionalAction, default=None,
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise FileNotFoundError(2, f"Directory '{args.directory}' does not exist or is not a directory", directory)
         store = BufferStore(directory, args.layout, args.hash_algorithm, args.durability,
                             extra_dirs=extra, writable=args.writable, direct_io=args.direct_io)
-        return make_app(store, writable=args.writable)
+        return make_app(store, writable=args.writable, lock_timeout=args.lock_timeout)
 
     return serve(make, options)
 
