@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SOURCES := pyproject.toml setup.py $(wildcard csrc/*.c csrc/*.h csrc/python/*.c)
 
 .PHONY: install demo test test-c test-python test-fallback test-pure test-reference \
-        bench-smoke report compare-servers clean
+        bench-smoke load-test report compare-servers clean
 
 $(VENV)/.installed: $(SOURCES)
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,13 @@ test-reference: install
 	.venv-reference/bin/python -m pip install --quiet 'seamless-core==0.1.4' 'seamless-database==2.1.0' 'hashserver==1.1.0' 'seamless-remote==0.4.0' 'seamless-transformer==0.6.1' aiofiles
 	SEAMLESS_REFERENCE_PYTHON=$(CURDIR)/.venv-reference/bin/python \
 		$(PY) -m pytest -q -m reference
+
+## load-test: both servers under mixed load from 8 clients for LOAD_SECONDS
+## each (default 180; the test suite runs them for 20)
+LOAD_SECONDS ?= 180
+load-test: install
+	SEAMLESS_LOAD_SECONDS=$(LOAD_SECONDS) SEAMLESS_REQUIRE_NATIVE=1 $(PY) -m pytest -q -p no:cacheprovider \
+		tests/hashserver/test_robustness.py tests/database/test_robustness.py -k test_load
 
 ## bench-smoke: run every benchmark once (no timing)
 bench-smoke: install
