@@ -108,7 +108,7 @@ class Connections:
         Inside a group() it is a savepoint of the group's transaction: its
         changes are undone on error, the others' are kept.
         """
-        self._refuse_if_readonly()
+        self.check_writable()
         con = self.get()
         if con.in_transaction:
             con.execute("SAVEPOINT w")
@@ -140,7 +140,7 @@ class Connections:
         """One transaction around many writes of this thread (group commit):
         each write() inside is a savepoint, and one COMMIT ends them all.
         Nothing is committed if the group's body raises."""
-        self._refuse_if_readonly()
+        self.check_writable()
         con = self.get()
         if con.in_transaction:  # already in a group: join it
             yield con
@@ -155,7 +155,8 @@ class Connections:
         con.execute("COMMIT")
         self.committed(con.total_changes - start)
 
-    def _refuse_if_readonly(self) -> None:
+    def check_writable(self) -> None:
+        """Raise ReadOnlyStoreError if the file is open for reading only."""
         if self.readonly:
             raise ReadOnlyStoreError(f"the database {self.path} is open for reading only")
 

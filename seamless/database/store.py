@@ -96,6 +96,11 @@ class ResultDB(ExecutionRecords, CacheRecords):
     def __repr__(self) -> str:
         return f"ResultDB({self.path!r}{', readonly' if self.readonly else ''})"
 
+    def check_writable(self) -> None:
+        """Raise ReadOnlyStoreError if opened read-only (every write does
+        this first; callers may ask before they validate anything)."""
+        self._db.check_writable()
+
     def group(self) -> Any:
         """A context in which this thread's writes share one transaction
         (group commit); each write stays all-or-nothing by itself."""

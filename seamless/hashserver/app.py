@@ -31,6 +31,7 @@ import logging
 import os
 import re
 import stat
+import time
 from typing import Any
 
 from .. import _native, errormap
@@ -196,12 +197,17 @@ class HashserverApp(HttpApp):
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return None
-        return self._serve_fd(cs, fd)
+        return self._serve_fd(cs, fd, check_locks=True)
 
-    def _serve_fd(self, cs: str, fd: int) -> Response | None:
+    def _serve_fd(self, cs: str, fd: int, check_locks: bool = False) -> Response | None:
+        """The file's bytes; None for a file that is not a regular one, or,
+        with check_locks, one that an outside writer may still be writing
+        (recent, and announced by a fresh lock: see _get_slow)."""
         try:
             info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
+            if not stat.S_ISREG(info.st_mode) or (
+                    check_locks and time.time() - info.st_mtime <= self.outside_locks.timeout
+                    and self.outside_locks.held(cs)):
                 os.close(fd)
                 return None
             if info.st_size > SMALL_FILE:  # sendfile, or direct reads where uploads were written so
@@ -221,11 +227,16 @@ class HashserverApp(HttpApp):
 
     async def _get_slow(self, cs: str) -> Response:
         """Waits for an upload in progress or a promise; then looks in the
-        extra folders and at compressed forms. A buffer found nowhere while
-        an outside writer's lock announces it is looked for again once the
-        lock goes (see seamless.hashserver.locks)."""
+        extra folders and at compressed forms. Where an outside writer's
+        lock announces the buffer (seamless.hashserver.locks), a buffer found
+        nowhere, or a file that does not match its name yet, is looked for
+        again once the lock goes, as the reference does."""
         path = await self._look_up(cs)
-        if path is None and cs not in self.store and await self.outside_locks.wait(cs):
+        if path is None and cs not in self.store:
+            if await self.outside_locks.wait(cs):
+                path = await self._look_up(cs)
+        elif path is not None and self.outside_locks.held(cs) and not await self._matches(path, cs):
+            await self.outside_locks.wait(cs)
             path = await self._look_up(cs)
         if path is not None:
             response = self._serve_fd(cs, os.open(path, os.O_RDONLY | os.O_CLOEXEC))
@@ -236,6 +247,15 @@ class HashserverApp(HttpApp):
         if os.path.isdir(os.path.join(self.store.directory, cs[:2], cs)):
             return json_response({"message": f"File for {cs} is not a file."}, 400)
         return Response(404, b"Not found")
+
+    async def _matches(self, path: str, cs: str) -> bool:
+        """Whether the file's content has the checksum of its name."""
+        loop = asyncio.get_running_loop()
+        try:
+            digest, _ = await loop.run_in_executor(None, _native.hash_file, path, self.store.hash_algorithm)
+        except OSError:
+            return False
+        return digest.hex() == cs
 
     async def _look_up(self, cs: str) -> str | None:
         """The buffer's plain file, once no upload or promise of it is pending."""

@@ -47,7 +47,7 @@ def check_values(args: argparse.Namespace) -> None:
     lock timeout's bound, with the reference's messages (a ValueError is a
     start-up failure: exit 1 and ``failed`` in the status file)."""
     if args.hash_algorithm not in HASH_ALGORITHMS:
-        raise ValueError(f"HASHSERVER_HASH_ALGORITHM must be one of: {', '.join(HASH_ALGORITHMS)}")
+        raise ValueError("--hash-algorithm must be one of: sha3-256, sha-256")  # the reference's words
     if args.lock_timeout is None:
         try:
             args.lock_timeout = float(os.environ.get("HASHSERVER_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))

@@ -9,9 +9,10 @@ timeout is stale: its writer died.
 
 The hashserver's own uploads are atomic (written aside, then renamed) and
 need no lock; the server only honours outside writers' locks, as the
-reference does: a GET that finds no buffer while a fresh lock exists waits
-for the lock to go (or to become stale) and looks once more, instead of
-answering 404 at once.
+reference does: a GET that finds no buffer, or a file that does not match
+its name yet, while a fresh lock exists waits for the lock to go (or to
+become stale) and looks once more, instead of answering 404 or serving a
+half-written file.
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ class OutsideLocks:
 
     async def wait(self, checksum: str) -> bool:
         """Wait while a fresh lock announces this buffer, at most the lock
-        timeout in all; True if there was one (the caller looks again)."""
-        if not self.held(checksum):
+        timeout in all; True if there was one (the caller looks again). The
+        looks at the lock files run in a thread (a folder may be remote)."""
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(None, self.held, checksum):
             return False
         deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline and self.held(checksum):
+        while time.monotonic() < deadline and await loop.run_in_executor(None, self.held, checksum):
             await asyncio.sleep(min(self.poll, max(0.0, deadline - time.monotonic())))
         return True

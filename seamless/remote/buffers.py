@@ -222,7 +222,7 @@ class AsyncBufferClient:
                 on_wire = 0
                 async for piece in response.content.iter_chunked(PIECE):
                     on_wire += len(piece)
-                    deadline.check(on_wire)
+                    deadline.check(max(on_wire, received[0]))
                     plain = decoder.feed(piece)
                     hasher.update(plain)
                     sink(plain)

@@ -3,8 +3,7 @@ seamless.exceptions), importable without the HTTP stack."""
 
 from __future__ import annotations
 
-from ..exceptions import SeamlessError
-from ..hashserver.store import ReadOnlyStoreError
+from ..exceptions import ReadOnlyStoreError, SeamlessError
 
 
 class RemoteError(SeamlessError, OSError):

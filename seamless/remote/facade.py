@@ -318,9 +318,11 @@ class LocalResults(Results):
         return self.db.get_transformations(tfs)
 
     def set_transformation(self, tf: Any, result: Any) -> None:
+        self.db.check_writable()
         self.db.set_transformation(tf, result)
 
     def set_transformations(self, pairs: Iterable[tuple[Any, Any]]) -> list[ConflictError | None]:
+        self.db.check_writable()
         outcomes: list[ConflictError | None] = []
         with self.db.group():
             for tf, result in pairs:
@@ -338,9 +340,11 @@ class LocalResults(Results):
         return self.db.get_metadata(tf)
 
     def set_metadata(self, tf: Any, result: Any, record: Any) -> None:
+        self.db.check_writable()
         self.db.set_metadata(tf, result, record)
 
     def set_irreproducible(self, tf: Any, result: Any) -> None:
+        self.db.check_writable()
         self.db.set_irreproducible(tf, result)
 
     def get_irreproducible(self, tf: Any, result: Any = None) -> list[dict[str, Any]]:
@@ -350,6 +354,7 @@ class LocalResults(Results):
         return self.db.get_buffer_info(checksum)
 
     def set_buffer_info(self, checksum: Any, info: dict[str, Any]) -> None:
+        self.db.check_writable()
         self.db.set_buffer_info(checksum, info)
 
     def get_bucket_probe(self, bucket_kind: str, label: str) -> dict[str, Any] | None:
@@ -357,12 +362,14 @@ class LocalResults(Results):
 
     def set_bucket_probe(self, bucket_kind: str, label: str, bucket_checksum: Any,
                          freshness_tokens: Any, captured_at: str) -> None:
+        self.db.check_writable()
         self.db.set_bucket_probe(bucket_kind, label, bucket_checksum, freshness_tokens, captured_at)
 
     def get_expression(self, checksum: Any, path: Any, celltype: str, target_celltype: str) -> Checksum | None:
         return self.db.get_expression(checksum, path, celltype, target_celltype)
 
     def set_expression(self, checksum: Any, path: Any, celltype: str, target_celltype: str, result: Any) -> None:
+        self.db.check_writable()
         self.db.set_expression(checksum, path, celltype, target_celltype, result)
 
     def get_rev_expression(self, result: Any) -> list[dict[str, Any]]:
@@ -370,6 +377,7 @@ class LocalResults(Results):
 
     def set_semantic_to_syntactic(self, semantic: Any, celltype: str, subcelltype: str,
                                   syntactic: Iterable[Any]) -> None:
+        self.db.check_writable()
         self.db.set_semantic_to_syntactic(semantic, celltype, subcelltype, syntactic)
 
     def get_semantic_to_syntactic(self, semantic: Any, celltype: str, subcelltype: str) -> list[Checksum]:

@@ -1,10 +1,12 @@
 """How the clients wait and retry.
 
-* Timeouts scale with size: a transfer of N bytes may take
+* Timeouts scale with size: an attempt at a transfer of N bytes may take
   ``base + N / min_rate`` seconds in all, and is abandoned earlier only if
   no byte moves for ``stall`` seconds (the reference's fixed 10 s total
   timeout lost every large upload). A download learns N from its answer's
-  Content-Length (see Deadline).
+  Content-Length (see Deadline). The stall limit is longer than a
+  hashserver's default lock timeout (120 s), during which a GET of a buffer
+  that an outside writer is still writing may wait without a byte.
 * Only transient failures are retried (a refused connection, a dropped
   connection, a timeout, 502/503/504), with exponential backoff and jitter.
   A 4xx answer is the caller's problem and is raised at once; so is a 500
@@ -38,8 +40,9 @@ class Policy:
     """Timeouts and retries of a client."""
 
     connect: float = 10.0
-    #: Seconds without a byte moving before a request is given up.
-    stall: float = 120.0
+    #: Seconds without a byte moving before a request is given up (more
+    #: than a hashserver's default lock timeout, see the module doc).
+    stall: float = 180.0
     #: Total time of a request: base + size / min_rate.
     base: float = 60.0
     min_rate: float = 1 << 20  # bytes per second
@@ -71,10 +74,11 @@ class Policy:
 
 
 class Deadline:
-    """The total time of a download's body, from its answer's head on, by
-    the size that head announces: the reader checks it after every piece.
-    Without a size (a chunked answer) the bytes received so far count, so
-    the body must keep arriving at min_rate on average."""
+    """The total time of one attempt at a download's body, from its
+    answer's head on: by the size that head announces, or by the bytes
+    received so far where that is more (a chunked answer, or a compressed
+    one, whose plain bytes also have to be hashed and stored). The reader
+    checks it after every piece."""
 
     def __init__(self, policy: Policy, size: int | None):
         self.policy = policy
@@ -83,7 +87,7 @@ class Deadline:
 
     def check(self, received: int) -> None:
         """Raise asyncio.TimeoutError (transient) when the time is up."""
-        allowed = self.policy.total_seconds(self.size if self.size is not None else received)
+        allowed = self.policy.total_seconds(max(self.size or 0, received))
         if time.monotonic() - self.started > allowed:
             raise asyncio.TimeoutError(f"the download took more than {allowed:.0f} s")
 

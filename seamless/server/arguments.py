@@ -19,6 +19,9 @@ from .lifecycle import ServerOptions
 from .statusfile import StatusFile
 
 STATUS_FLAG = "--status-file"
+#: Seconds a usage error waits for the launcher's status file to exist (a
+#: server that starts waits 20 s; a mistyped command should not).
+STATUS_WAIT = 2.0
 
 
 class ServerArgumentParser(argparse.ArgumentParser):
@@ -35,20 +38,24 @@ class ServerArgumentParser(argparse.ArgumentParser):
         path = status_file_argument(self._arguments)
         if path:
             try:
-                StatusFile(path).failed(f"{self.prog}: {message}")
+                StatusFile(path, wait=STATUS_WAIT).failed(f"{self.prog}: {message}")
             except Exception as exc:  # noqa: BLE001 - the usage error is reported below either way
                 print(f"{self.prog}: cannot mark the status file failed: {exc}", file=sys.stderr)
         super().error(message)
 
 
 def status_file_argument(arguments: Sequence[str]) -> str | None:
-    """The value of --status-file in raw arguments (either spelling), if any."""
-    for i, argument in enumerate(arguments):
-        if argument == STATUS_FLAG and i + 1 < len(arguments):
-            return arguments[i + 1]
-        if argument.startswith(STATUS_FLAG + "="):
-            return argument[len(STATUS_FLAG) + 1:]
-    return None
+    """The value of --status-file in arguments that the full parser
+    refused, read as argparse reads it (``--status-file F``,
+    ``--status-file=F``, an abbreviation such as ``--status F``, the last
+    one counting), if it can be read at all."""
+    alone = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    alone.add_argument(STATUS_FLAG)
+    try:
+        known, _ = alone.parse_known_args(arguments)
+    except (argparse.ArgumentError, SystemExit):  # e.g. the flag without a value
+        return None
+    return known.status_file
 
 
 def log_level(text: str) -> str:

@@ -50,7 +50,7 @@ def serve(make_app: AppFactory, options: ServerOptions) -> int:
     try:
         if options.status_file:
             status = StatusFile(options.status_file)
-        if options.timeout is not None and options.timeout <= 0:
+        if options.timeout is not None and not options.timeout > 0:  # also NaN
             raise ValueError("--timeout must be a positive number")
         sock = bind_listening_socket(options.host, options.port, options.port_range)
         try:

@@ -47,18 +47,22 @@ def test_a_stale_lock_is_ignored(tmp_path):
     assert asyncio.run(locks.wait(CS)) is False and time.monotonic() - started < 0.5
 
 
-def test_wait_ends_with_the_lock_or_the_timeout(tmp_path):
+def test_wait_ends_with_the_timeout(tmp_path):
     locks = OutsideLocks(str(tmp_path), False, timeout=0.6, poll=0.02)
+    (tmp_path / ".LOCK").touch()
+    started = time.monotonic()
+    assert asyncio.run(locks.wait(CS)) is True  # never released
+    assert 0.55 < time.monotonic() - started < 5
+
+
+def test_wait_ends_with_the_lock(tmp_path):
+    locks = OutsideLocks(str(tmp_path), False, timeout=30, poll=0.02)
     lock = tmp_path / ".LOCK"
     lock.touch()
+    threading.Timer(0.3, lock.unlink).start()
     started = time.monotonic()
-    assert asyncio.run(locks.wait(CS)) is True  # never released: the timeout
-    assert 0.55 < time.monotonic() - started < 2
-    lock.touch()  # fresh again
-    threading.Timer(0.2, lock.unlink).start()
-    started = time.monotonic()
-    assert asyncio.run(locks.wait(CS)) is True  # released after 0.2 s
-    assert 0.15 < time.monotonic() - started < 0.5
+    assert asyncio.run(locks.wait(CS)) is True
+    assert 0.25 < time.monotonic() - started < 10
 
 
 @pytest.fixture
@@ -86,10 +90,38 @@ def test_get_waits_for_an_outside_writer(server):
 
     thread = threading.Thread(target=writer)
     thread.start()
+    assert server.request("GET", f"/{cs}") == (200, data)  # asked before the file existed
+    thread.join()
+
+
+def test_a_file_being_written_is_not_served_half_written(server):
+    """The writer locks and writes in place: a GET meanwhile waits for the
+    lock to go, then serves the whole file; a complete file under a lock is
+    served at once."""
+    data = os.urandom(200_000)
+    cs = hashlib.sha256(data).hexdigest()
+    shard = server.directory / cs[:2]
+    shard.mkdir(exist_ok=True)
+    lock = shard / (cs + ".LOCK")
+    lock.touch()
+    (shard / cs).write_bytes(data[:1000])
+
+    def writer():
+        time.sleep(0.5)
+        (shard / cs).write_bytes(data)
+        time.sleep(0.2)
+        lock.unlink()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
     started = time.monotonic()
     assert server.request("GET", f"/{cs}") == (200, data)
-    assert time.monotonic() - started > 0.4
+    assert time.monotonic() - started > 0.6  # it waited for the lock, not for the whole file
     thread.join()
+    lock.touch()  # the file is whole: served although a lock is there
+    started = time.monotonic()
+    assert server.request("GET", f"/{cs}") == (200, data)
+    assert time.monotonic() - started < 2
 
 
 def test_a_lock_delays_a_404_by_the_lock_timeout_at_most(server):

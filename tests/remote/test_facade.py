@@ -10,8 +10,8 @@ import os
 import pytest
 
 from seamless import Checksum
-from seamless.exceptions import CacheMissError, ChecksumMismatchError, ConflictError, MalformedRecordError
-from seamless.hashserver.store import ReadOnlyStoreError
+from seamless.exceptions import (CacheMissError, ChecksumMismatchError, ConflictError, MalformedRecordError,
+                                 ReadOnlyStoreError)
 from seamless.remote import (DatabaseClient, LocalBuffers, LocalResults, RemoteBuffers, RemoteResults, open_buffers,
                              open_results)
 from server_process import ServerProcess
@@ -123,6 +123,7 @@ def test_read_only_results(servers, tmp_path):
         lambda r: r.set_bucket_probe("node", "x", cs, {}, "2026-11-24T00:00:00Z"),
         lambda r: r.set_expression(cs, [], "mixed", "int", cs),
         lambda r: r.set_semantic_to_syntactic(cs, "python", "transformer", [cs]),
+        lambda r: r.set_buffer_info(cs, {"length": -1}),  # malformed too: read-only is said first
     ]
     with ServerProcess("seamless-database", [str(root / "seamless.db")], tmp_path) as ro:
         for access in (open_results(database=root / "seamless.db", writable=False), open_results(url=ro.url),

@@ -87,6 +87,7 @@ def test_busy_port_writes_failed(tmp_path, kind):
     ("seamless-database", lambda tmp: [str(tmp / "no" / "dir.db"), "--writable"], "does not exist"),
     ("seamless-database", lambda tmp: [str(tmp / "x.db"), "--writable", "--timeout", "0"], "--timeout must be"),
     ("hashserver", lambda tmp: [str(tmp), "--timeout", "-1"], "--timeout must be a positive number"),
+    ("hashserver", lambda tmp: [str(tmp), "--timeout", "nan"], "--timeout must be a positive number"),
     ("hashserver", lambda tmp: [str(tmp), "--lock-timeout", "0"], "--lock-timeout must be a positive number"),
 ])
 def test_start_up_failures_write_failed(tmp_path, kind, args, message):
@@ -169,17 +170,21 @@ def test_bad_flags_write_failed(tmp_path, kind, args, message):
     assert contents["status"] == "failed" and contents["a"] == 1 and message in contents["error"]
 
 
-def test_status_file_flag_with_equals_sign(tmp_path):
+@pytest.mark.parametrize("spelling", [["--status-file={}"], ["--status", "{}"], ["--status-file", "elsewhere",
+                                                                              "--status-file", "{}"]])
+def test_status_file_flag_as_argparse_reads_it(tmp_path, spelling):
+    """With an equals sign, abbreviated, or given twice (the last counts)."""
     status = tmp_path / "status.json"
     status.write_text("{}")
-    code, _, _ = run("hashserver", [str(tmp_path), f"--status-file={status}", "--timeout", "never"])
+    flags = [part.format(status) for part in spelling]
+    code, _, _ = run("hashserver", [str(tmp_path), *flags, "--timeout", "never"])
     assert code == 2 and json.loads(status.read_text())["status"] == "failed"
 
 
 @pytest.mark.parametrize("variable, value, message", [
     ("HASHSERVER_LOCK_TIMEOUT", "soon", "HASHSERVER_LOCK_TIMEOUT must be a number"),
     ("HASHSERVER_LOCK_TIMEOUT", "0", "--lock-timeout must be a positive number"),
-    ("HASHSERVER_HASH_ALGORITHM", "md5", "HASHSERVER_HASH_ALGORITHM must be one of"),
+    ("HASHSERVER_HASH_ALGORITHM", "md5", "--hash-algorithm must be one of: sha3-256, sha-256"),
 ])
 def test_bad_environment_writes_failed(tmp_path, monkeypatch, variable, value, message):
     """The reference's messages; exit 1 and failed, as for other start-up errors."""
