@@ -5,9 +5,9 @@
  * file as destination). Each block is taken from the source (copied when
  * the source may change under us, read when it is a file, used in place
  * when it is immutable memory) and then both hashed and written, so what is
- * written is what is hashed. For large inputs a helper thread produces (and
- * writes) blocks while the calling thread hashes them: the read or write
- * then costs little more than the hash.
+ * written is what is hashed. For large inputs a helper thread produces
+ * blocks while the calling thread hashes them and a second one writes them:
+ * the read and the write then cost little more than the hash.
  */
 #define _GNU_SOURCE
 
@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #define BLOCK (1u << 20)
-#define SLOTS 4
+#define SLOTS 8
 /* Below this, a helper thread costs more than it saves. */
 #define THREADED_MIN (4u << 20)
 /* Slots are aligned for direct I/O (see write_all). */
@@ -89,16 +89,24 @@ static int write_all(int fd, const uint8_t *p, size_t n, int *os_errno) {
     return SEAMLESS_OK;
 }
 
-/* ---- the copy: sequential, or with a producer/writer thread ------------ */
+/* ---- the copy: sequential, or a pipeline of threads -------------------- */
 
+/* Block k lives in slot k % SLOTS. The producer (a helper thread) reads
+ * block k once the slot's previous block has been both hashed and written;
+ * the calling thread hashes the blocks in order; the writer (a second
+ * helper, when there is a destination) writes them in order. So reading,
+ * hashing and writing overlap: a socket is read while the previous block is
+ * hashed and the one before it is on its way to the device. The counts only
+ * grow; a block of length 0 ends the source, -1 is a read error. */
 typedef struct {
     const seamless_source *src;
     int dst;
     uint8_t *slots;
     const uint8_t *block[SLOTS];
     int64_t len[SLOTS];
-    bool produced[SLOTS];
-    bool hashed[SLOTS];
+    unsigned produced; /* blocks made available, the end marker included */
+    unsigned hashed;
+    unsigned written;
     int rc;
     int os_errno;
     bool stop;
@@ -106,30 +114,42 @@ typedef struct {
     pthread_cond_t cv;
 } pipe_state;
 
-static void *producer_writer(void *arg) {
+static unsigned slowest_consumer(const pipe_state *p) {
+    return p->dst >= 0 && p->written < p->hashed ? p->written : p->hashed;
+}
+
+static void fail(pipe_state *p, int rc, int os_errno) {
+    pthread_mutex_lock(&p->mu);
+    if (p->rc == SEAMLESS_OK) {
+        p->rc = rc;
+        p->os_errno = os_errno;
+    }
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void *producer(void *arg) {
     pipe_state *p = arg;
     uint64_t offset = 0;
     for (unsigned k = 0;; k++) {
         unsigned s = k % SLOTS;
         pthread_mutex_lock(&p->mu);
-        while (k >= SLOTS && !p->hashed[s] && !p->stop) {
+        while (k - slowest_consumer(p) >= SLOTS && !p->stop && p->rc == SEAMLESS_OK) {
             pthread_cond_wait(&p->cv, &p->mu);
         }
-        bool stop = p->stop;
-        p->hashed[s] = false;
+        bool stop = p->stop || p->rc != SEAMLESS_OK;
         pthread_mutex_unlock(&p->mu);
         if (stop) {
             return NULL;
         }
         int err = 0;
         const uint8_t *block = NULL;
-        int64_t n = produce(p->src, offset, p->slots + (size_t)s * BLOCK,
-                            &block, &err);
+        int64_t n = produce(p->src, offset, p->slots + (size_t)s * BLOCK, &block, &err);
         pthread_mutex_lock(&p->mu);
         p->block[s] = block;
         p->len[s] = n;
-        p->produced[s] = true;
-        if (n < 0) {
+        p->produced = k + 1;
+        if (n < 0 && p->rc == SEAMLESS_OK) {
             p->rc = SEAMLESS_ERR_OS;
             p->os_errno = err;
         }
@@ -139,17 +159,48 @@ static void *producer_writer(void *arg) {
             return NULL;
         }
         offset += (uint64_t)n;
-        int rc = p->dst >= 0 ? write_all(p->dst, block, (size_t)n, &err)
-                             : SEAMLESS_OK;
-        if (rc != SEAMLESS_OK) {
-            pthread_mutex_lock(&p->mu);
-            p->rc = rc;
-            p->os_errno = err;
-            pthread_cond_broadcast(&p->cv);
-            pthread_mutex_unlock(&p->mu);
+    }
+}
+
+/* Waits for block k; its length, or -1 once the copy failed or stops. */
+static int64_t next_block(pipe_state *p, unsigned k, const uint8_t **block) {
+    pthread_mutex_lock(&p->mu);
+    while (p->produced <= k && p->rc == SEAMLESS_OK && !p->stop) {
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+    int64_t n = p->produced > k && p->rc == SEAMLESS_OK ? p->len[k % SLOTS] : -1;
+    *block = p->block[k % SLOTS];
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+static void *writer(void *arg) {
+    pipe_state *p = arg;
+    for (unsigned k = 0;; k++) {
+        const uint8_t *block = NULL;
+        int64_t n = next_block(p, k, &block);
+        if (n <= 0) {
             return NULL;
         }
+        int err = 0;
+        int rc = write_all(p->dst, block, (size_t)n, &err);
+        if (rc != SEAMLESS_OK) {
+            fail(p, rc, err);
+            return NULL;
+        }
+        pthread_mutex_lock(&p->mu);
+        p->written = k + 1;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
     }
+}
+
+static void stop_and_join(pipe_state *p, pthread_t thread) {
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(thread, NULL);
 }
 
 static int copy_threaded(const seamless_source *src, int dst, seamless_hasher *h,
@@ -158,46 +209,48 @@ static int copy_threaded(const seamless_source *src, int dst, seamless_hasher *h
     memset(&p, 0, sizeof(p));
     p.src = src;
     p.dst = dst;
-    p.slots = (src->data != NULL && src->stable) ? NULL : alloc_slots(SLOTS);
-    if (p.slots == NULL && !(src->data != NULL && src->stable)) {
+    bool in_place = src->data != NULL && src->stable;
+    p.slots = in_place ? NULL : alloc_slots(SLOTS);
+    if (p.slots == NULL && !in_place) {
         return -1;
     }
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
-    pthread_t helper;
-    if (pthread_create(&helper, NULL, producer_writer, &p) != 0) {
-        pthread_cond_destroy(&p.cv);
-        pthread_mutex_destroy(&p.mu);
-        free(p.slots);
-        return -1;
-    }
-    for (unsigned k = 0;; k++) {
-        unsigned s = k % SLOTS;
-        pthread_mutex_lock(&p.mu);
-        while (!p.produced[s] && p.rc == SEAMLESS_OK) {
-            pthread_cond_wait(&p.cv, &p.mu);
+    /* The writer first: if a thread cannot be made, nothing has been read
+     * from the source yet, and the caller copies sequentially instead. */
+    pthread_t writer_thread, producer_thread;
+    int rc = -1;
+    bool has_writer = dst >= 0 && pthread_create(&writer_thread, NULL, writer, &p) == 0;
+    if (has_writer || dst < 0) {
+        if (pthread_create(&producer_thread, NULL, producer, &p) == 0) {
+            rc = SEAMLESS_OK;
+        } else if (has_writer) {
+            stop_and_join(&p, writer_thread);
         }
-        int64_t n = p.produced[s] ? p.len[s] : -1;
-        const uint8_t *block = p.block[s];
-        p.produced[s] = false;
-        pthread_mutex_unlock(&p.mu);
-        if (n <= 0) {
-            break;
-        }
-        seamless_hasher_update(h, block, (size_t)n);
-        *total += (uint64_t)n;
-        pthread_mutex_lock(&p.mu);
-        p.hashed[s] = true;
-        pthread_cond_broadcast(&p.cv);
-        pthread_mutex_unlock(&p.mu);
     }
-    pthread_mutex_lock(&p.mu);
-    p.stop = true;
-    pthread_cond_broadcast(&p.cv);
-    pthread_mutex_unlock(&p.mu);
-    pthread_join(helper, NULL);
-    int rc = p.rc;
-    *os_errno = p.os_errno;
+    if (rc == SEAMLESS_OK) {
+        for (unsigned k = 0;; k++) {
+            const uint8_t *block = NULL;
+            int64_t n = next_block(&p, k, &block);
+            if (n <= 0) {
+                break;
+            }
+            seamless_hasher_update(h, block, (size_t)n);
+            *total += (uint64_t)n;
+            pthread_mutex_lock(&p.mu);
+            p.hashed = k + 1;
+            pthread_cond_broadcast(&p.cv);
+            pthread_mutex_unlock(&p.mu);
+        }
+        /* The writer ends by itself after the last block (or an error):
+         * wait for it before stopping anything, so every block is written. */
+        if (has_writer) {
+            pthread_join(writer_thread, NULL);
+        }
+        stop_and_join(&p, producer_thread);
+        rc = p.rc;
+        *os_errno = p.os_errno;
+    }
     pthread_cond_destroy(&p.cv);
     pthread_mutex_destroy(&p.mu);
     free(p.slots);

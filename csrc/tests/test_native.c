@@ -16,6 +16,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -628,6 +630,61 @@ static void test_store_stream(void) {
     free(data);
 }
 
+/* The copy pipeline (pipeline.c): reader, hasher and writer threads. A
+ * write that fails at the start or midway (a file size limit) ends the copy
+ * with the write's error, whatever the other threads were doing, and a
+ * copy without errors writes exactly what it hashed. */
+static void test_pipeline(void) {
+    char path[] = "/tmp/seamless-native-pipe-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    size_t len = (13u << 20) + 77;
+    uint8_t *data = malloc(len);
+    CHECK(data != NULL, "malloc");
+    fill_random(data, len, 4242);
+    uint8_t want[32], got[32];
+    seamless_hash(SEAMLESS_SHA256, data, len, want);
+    for (int stable = 0; stable <= 1; stable++) {
+        seamless_source src = {0};
+        src.data = data;
+        src.len = len;
+        src.fd = -1;
+        src.stable = stable;
+        uint64_t total = 0;
+        int err = 0;
+        CHECK(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0, "reset");
+        CHECK(seamless_hash_and_copy(SEAMLESS_SHA256, &src, fd, got, &total, &err) == SEAMLESS_OK &&
+                  total == len && memcmp(got, want, 32) == 0,
+              "pipeline copy (stable %d): errno %d", stable, err);
+        uint8_t *back = malloc(len);
+        CHECK(back != NULL && pread(fd, back, len, 0) == (ssize_t)len && memcmp(back, data, len) == 0,
+              "the pipeline wrote what it hashed (stable %d)", stable);
+        free(back);
+
+        int readonly = open(path, O_RDONLY);
+        err = 0;
+        CHECK(seamless_hash_and_copy(SEAMLESS_SHA256, &src, readonly, got, &total, &err) ==
+                  SEAMLESS_ERR_OS && err == EBADF,
+              "a destination that refuses every write: errno %d", err);
+        close(readonly);
+
+        struct rlimit old, small = {3u << 20, 3u << 20};
+        void (*previous)(int) = signal(SIGXFSZ, SIG_IGN);
+        CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0, "getrlimit");
+        small.rlim_max = old.rlim_max;
+        CHECK(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0, "reset");
+        CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0, "setrlimit");
+        err = 0;
+        int rc = seamless_hash_and_copy(SEAMLESS_SHA256, &src, fd, got, &total, &err);
+        setrlimit(RLIMIT_FSIZE, &old);
+        signal(SIGXFSZ, previous);
+        CHECK(rc == SEAMLESS_ERR_OS && err == EFBIG, "a write failing midway: rc %d errno %d", rc, err);
+    }
+    close(fd);
+    unlink(path);
+    free(data);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s tests/data/hash_vectors.txt\n", argv[0]);
@@ -642,6 +699,7 @@ int main(int argc, char **argv) {
     test_files();
     test_store();
     test_store_stream();
+    test_pipeline();
     test_errors();
     failures += test_front();
     seamless_set_sha256_kernel(best);
