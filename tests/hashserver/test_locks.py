@@ -73,15 +73,22 @@ def server(tmp_path):
         yield srv
 
 
-def test_get_waits_for_an_outside_writer(server):
-    """An outside writer locks, writes the buffer in place, then unlocks: a
-    GET in between gets the buffer, not a 404."""
-    data = os.urandom(3000)
+def lock_buffer(server, data: bytes):
+    """An outside writer's start: the buffer's checksum, its shard folder,
+    and its own lock file, created."""
     cs = hashlib.sha256(data).hexdigest()
     shard = server.directory / cs[:2]
     shard.mkdir(exist_ok=True)
     lock = shard / (cs + ".LOCK")
     lock.touch()
+    return cs, shard, lock
+
+
+def test_get_waits_for_an_outside_writer(server):
+    """An outside writer locks, writes the buffer in place, then unlocks: a
+    GET in between gets the buffer, not a 404."""
+    data = os.urandom(3000)
+    cs, shard, lock = lock_buffer(server, data)
 
     def writer():
         time.sleep(0.5)
@@ -99,11 +106,7 @@ def test_a_file_being_written_is_not_served_half_written(server):
     lock to go, then serves the whole file; a complete file under a lock is
     served at once."""
     data = os.urandom(200_000)
-    cs = hashlib.sha256(data).hexdigest()
-    shard = server.directory / cs[:2]
-    shard.mkdir(exist_ok=True)
-    lock = shard / (cs + ".LOCK")
-    lock.touch()
+    cs, shard, lock = lock_buffer(server, data)
     (shard / cs).write_bytes(data[:1000])
 
     def writer():
