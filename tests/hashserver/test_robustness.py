@@ -18,6 +18,7 @@ import time
 import pytest
 
 from seamless.hashserver import BufferStore
+from seamless.server.http.parser import MAX_HEAD
 from server_process import ServerProcess
 
 #: Seconds of the load test (a few minutes in a full run; short by default).
@@ -84,6 +85,22 @@ def test_garbage_and_oversized_requests(server, junk, status):
     assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:100]
     assert healthy(server)
     assert not leftovers(server.directory)
+
+
+def test_a_broken_request_is_answered_before_the_connection_closes(server):
+    """After the answer to a broken request the server closes its side and
+    reads (and drops) what the client still sends, for a moment: the client
+    reads the whole answer, and its further sending meets no reset."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(b"GET /healthcheck HTTP/1.1\r\nX-Big: " + b"b" * (MAX_HEAD + 1000))  # the head never ends
+        answer = b""
+        while chunk := s.recv(65536):  # until the server's end of the answer
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 431 "), answer[:100]
+        for _ in range(20):  # still read on the other side: no ConnectionResetError/BrokenPipeError
+            s.sendall(b"b" * 10_000)
+            time.sleep(0.01)
+    assert healthy(server)
 
 
 def test_malformed_json_bodies(server):

@@ -49,6 +49,12 @@ IDLE_TIMEOUT = 75.0
 WRITE_TIMEOUT = 60.0
 #: Buffered, unprocessed input beyond this pauses reading.
 READ_PAUSE = 256 << 10
+#: After the answer to a broken request, the connection keeps reading (and
+#: discarding) what the client still sends for this long, or this many
+#: bytes, before it closes: closing with unread input would send a reset,
+#: which can destroy the answer before the client reads it (RFC 9112 §9.6).
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 1 << 20
 #: Connection closed under a write (uvloop raises RuntimeError on a closed handle).
 GONE = (ClientDisconnected, ConnectionError, TimeoutError, RuntimeError)
 
@@ -76,6 +82,8 @@ class HttpConnection(asyncio.Protocol):
         self.sendfile_fd: int | None = None  # our duplicate, while a sendfile runs
         self.handed_over_fd: int | None = None  # our duplicate, while a handler reads the socket
         self._write_mark: tuple[float, int] | None = None  # (when, write buffer size)
+        self.lingering: int | None = None  # bytes still to discard before closing, once answered a failure
+        self._linger_timer: asyncio.TimerHandle | None = None
 
     # ---- asyncio.Protocol -------------------------------------------------
 
@@ -92,6 +100,8 @@ class HttpConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.server.connections.discard(self)
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
         for fd in (self.sendfile_fd, self.handed_over_fd):  # stop a transfer in progress at once
             if fd is not None:
                 shutdown_socket(fd)
@@ -104,6 +114,8 @@ class HttpConnection(asyncio.Protocol):
     def eof_received(self) -> bool:
         """The client will send nothing more; it still gets its answers."""
         self.eof = True
+        if self.lingering is not None:
+            return False  # it read its answer and is done: close
         if self.sink is not None:
             self.sink[1].abort(ClientDisconnected("client closed its side before the end of the body"))
             self.sink = None
@@ -126,6 +138,11 @@ class HttpConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_activity = time.monotonic()
+        if self.lingering is not None:
+            self.lingering -= len(data)
+            if self.lingering <= 0:
+                self.transport.close()
+            return
         sink = self.sink
         if sink is not None:
             if not self.buffer and isinstance(sink[0], int) and len(data) <= sink[0]:
@@ -556,7 +573,32 @@ class HttpConnection(asyncio.Protocol):
             return
         response = self.app.protocol_error(error)
         self.transport.write(response.head(False, self.server.date_header) + response.body)  # type: ignore[operator]
-        self.transport.close()
+        self._linger()
+
+    def _linger(self) -> None:
+        """Close after an answer to a broken request: our side at once (the
+        client sees the end of the answer), the connection once the client
+        closes too, has sent LINGER_BYTES more, or LINGER_SECONDS passed;
+        what arrives meanwhile is discarded."""
+        if self.sink is not None:
+            self.sink[1].abort(ClientDisconnected("the request was broken"))
+            self.sink = None
+        self.pending = None
+        self.buffer.clear()
+        can_write_eof = getattr(self.transport, "can_write_eof", None)
+        if can_write_eof is None or not can_write_eof():  # e.g. the database front's connections
+            self.transport.close()
+            return
+        self.lingering = LINGER_BYTES
+        if self.paused_for:
+            self.paused_for.clear()
+            self.transport.resume_reading()
+        try:
+            self.transport.write_eof()
+        except (OSError, RuntimeError):
+            self.transport.close()
+            return
+        self._linger_timer = asyncio.get_running_loop().call_later(LINGER_SECONDS, self.transport.close)
 
     def _abort(self) -> None:
         """Drop the connection now: what the kernel still holds for the
@@ -573,7 +615,7 @@ class HttpConnection(asyncio.Protocol):
     # ---- the server's sweep ---------------------------------------------------
 
     def check_timeouts(self, now: float) -> None:
-        if self.closed:
+        if self.closed or self.lingering is not None:  # a lingering connection closes by itself
             return
         waiting = self.transport.get_write_buffer_size()
         if waiting:  # a client that does not read its answer
