@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -241,6 +242,12 @@ static int copy_threaded(const seamless_source *src, int dst, seamless_hasher *h
             p.hashed = k + 1;
             pthread_cond_broadcast(&p.cv);
             pthread_mutex_unlock(&p.mu);
+        }
+        /* A failed copy of a stream: the reader may be waiting for bytes
+         * that are no use any more (the caller drops the connection anyway);
+         * ending the socket's receiving side wakes it at once. */
+        if (p.rc != SEAMLESS_OK && src->stream) {
+            (void)shutdown(src->fd, SHUT_RD);
         }
         /* The writer ends by itself after the last block (or an error):
          * wait for it before stopping anything, so every block is written. */

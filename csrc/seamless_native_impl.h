@@ -214,7 +214,9 @@ int64_t seamless_read_stream(const seamless_source *src, uint64_t offset,
  * Hash the source into digest, writing every hashed block to dst unless
  * dst < 0; *total receives the number of bytes. Large inputs are read by
  * one helper thread and written by another while the calling thread
- * hashes. A failed read or write ends the copy with SEAMLESS_ERR_OS.
+ * hashes. A failed read or write ends the copy with SEAMLESS_ERR_OS (and,
+ * for a stream source, shuts the stream's receiving side down: the rest of
+ * it can no longer be read in order).
  */
 int seamless_hash_and_copy(int algorithm, const seamless_source *src, int dst,
                            uint8_t *digest, uint64_t *total, int *os_errno);

@@ -2,8 +2,8 @@
  * stream.c - bytes of a socket or pipe, for a store write straight from it.
  *
  * A server that receives a large upload hands its socket to the store: the
- * store's pipeline then reads the body into its own aligned blocks on the
- * helper thread (which also writes them) while the calling thread hashes,
+ * store's pipeline then reads the body into its own aligned blocks on a
+ * helper thread (another one writes them) while the calling thread hashes,
  * instead of the bytes passing through the event loop and two more copies.
  * The socket may be non-blocking (it belongs to an event loop): reads wait
  * with poll(). Exactly the announced length is read, never a byte of what

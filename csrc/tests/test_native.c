@@ -630,11 +630,37 @@ static void test_store_stream(void) {
     free(data);
 }
 
+/* Copy src into fd (emptied first) under a file size limit: writes past
+ * limit fail with EFBIG. The copy's status; -100 when the limit could not
+ * be set, -101 when it could not be lifted again. */
+static int copy_with_size_limit(const seamless_source *src, int fd, rlim_t limit, int *err) {
+    struct rlimit old;
+    if (getrlimit(RLIMIT_FSIZE, &old) != 0 || ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        return -100;
+    }
+    struct rlimit small = {limit, old.rlim_max};
+    void (*previous)(int) = signal(SIGXFSZ, SIG_IGN);
+    int rc = -100;
+    if (setrlimit(RLIMIT_FSIZE, &small) == 0) {
+        uint8_t digest[32];
+        uint64_t total = 0;
+        rc = seamless_hash_and_copy(SEAMLESS_SHA256, src, fd, digest, &total, err);
+        if (setrlimit(RLIMIT_FSIZE, &old) != 0) {
+            rc = -101;
+        }
+    }
+    signal(SIGXFSZ, previous);
+    return rc;
+}
+
 /* The copy pipeline (pipeline.c): reader, hasher and writer threads. A
  * write that fails at the start or midway (a file size limit) ends the copy
  * with the write's error, whatever the other threads were doing, and a
  * copy without errors writes exactly what it hashed. */
 static void test_pipeline(void) {
+    if (seamless_cpu_count() < 2) {
+        printf("note: one CPU, so the pipeline is tested sequentially only\n");
+    }
     char path[] = "/tmp/seamless-native-pipe-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0, "mkstemp");
@@ -662,24 +688,43 @@ static void test_pipeline(void) {
         free(back);
 
         int readonly = open(path, O_RDONLY);
+        CHECK(readonly >= 0, "open read-only");
         err = 0;
         CHECK(seamless_hash_and_copy(SEAMLESS_SHA256, &src, readonly, got, &total, &err) ==
                   SEAMLESS_ERR_OS && err == EBADF,
               "a destination that refuses every write: errno %d", err);
         close(readonly);
 
-        struct rlimit old, small = {3u << 20, 3u << 20};
-        void (*previous)(int) = signal(SIGXFSZ, SIG_IGN);
-        CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0, "getrlimit");
-        small.rlim_max = old.rlim_max;
-        CHECK(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0, "reset");
-        CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0, "setrlimit");
         err = 0;
-        int rc = seamless_hash_and_copy(SEAMLESS_SHA256, &src, fd, got, &total, &err);
-        setrlimit(RLIMIT_FSIZE, &old);
-        signal(SIGXFSZ, previous);
+        int rc = copy_with_size_limit(&src, fd, 3u << 20, &err);
         CHECK(rc == SEAMLESS_ERR_OS && err == EFBIG, "a write failing midway: rc %d errno %d", rc, err);
     }
+    /* A stream whose sender stalls after 6 MiB, into a destination that
+     * fails at 3 MiB: the copy ends with the write's error at once, not
+     * after the reader's stall limit. */
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+    fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+    sender_job job = {sv[1], data, 6u << 20, false};
+    void (*previous_pipe)(int) = signal(SIGPIPE, SIG_IGN); /* the copy shuts its reading down */
+    pthread_t t;
+    pthread_create(&t, NULL, sender, &job);
+    seamless_source stream = {0};
+    stream.fd = sv[0];
+    stream.len = len;
+    stream.stream = true;
+    stream.stall_ms = 30000;
+    int err = 0;
+    int64_t started = seamless_monotonic_us();
+    int rc = copy_with_size_limit(&stream, fd, 3u << 20, &err);
+    int64_t took_ms = (seamless_monotonic_us() - started) / 1000;
+    CHECK(rc == SEAMLESS_ERR_OS && err == EFBIG && took_ms < 10000,
+          "a failed write with a stalled stream: rc %d errno %d after %lld ms", rc, err,
+          (long long)took_ms);
+    pthread_join(t, NULL);
+    signal(SIGPIPE, previous_pipe);
+    close(sv[0]);
+    close(sv[1]);
     close(fd);
     unlink(path);
     free(data);

@@ -197,6 +197,14 @@ def test_head_size_limit_is_exact(server):
     assert healthy(server)
 
 
+def test_a_broken_chunked_body_that_asked_to_continue(server):
+    """Broken framing in the first piece of a body whose client asked for
+    100-continue: the 400 arrives (no 100 after it), nothing fails inside."""
+    answer = raw(server, b"PUT / HTTP/1.1\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"100 Continue" not in answer, answer[:200]
+    assert healthy(server)
+
+
 @pytest.mark.parametrize("method", ["GET", "PUT"])
 def test_body_over_the_limit_is_refused_before_it_is_sent(server, method):
     """A Content-Length over 64 MiB is answered 413 at once: the client is

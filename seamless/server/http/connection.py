@@ -194,7 +194,7 @@ class HttpConnection(asyncio.Protocol):
 
     def _process(self) -> None:
         """Serve every complete request in the buffer, in order."""
-        while not self.busy and not self.closed and not self.writing_paused:
+        while not self.busy and not self.closed and not self.writing_paused and self.lingering is None:
             if self.pending is not None:
                 if not self._complete_pending():
                     self._wait_for_input()
@@ -273,13 +273,13 @@ class HttpConnection(asyncio.Protocol):
             return
         self.pending = (request, route, ChunkedDecoder() if kind == "chunked" else length)
         self.pending_body = bytearray()
-        if not self._complete_pending():
+        if not self._complete_pending() and self.pending is not None:  # (None: it failed)
             self._continue(request, kind, length)
 
     def _continue(self, request: Request, kind: str, length: int) -> None:
         """Answer ``Expect: 100-continue`` (HTTP/1.1 only) if the body has
         not all arrived yet."""
-        if (request.version == "HTTP/1.1" and not self.closed
+        if (request.version == "HTTP/1.1" and not self.closed and self.lingering is None
                 and request.headers.get("expect", "").lower() == "100-continue"
                 and (kind == "chunked" or self.sink is not None or len(self.buffer) < length)):
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -615,7 +615,7 @@ class HttpConnection(asyncio.Protocol):
     # ---- the server's sweep ---------------------------------------------------
 
     def check_timeouts(self, now: float) -> None:
-        if self.closed or self.lingering is not None:  # a lingering connection closes by itself
+        if self.closed:
             return
         waiting = self.transport.get_write_buffer_size()
         if waiting:  # a client that does not read its answer
@@ -628,6 +628,8 @@ class HttpConnection(asyncio.Protocol):
                 return
         else:
             self._write_mark = None
+        if self.lingering is not None:  # closes by itself, once its answer is out
+            return
         if self.sink is not None or self.pending is not None:  # a body is arriving
             # (unless we paused reading for the handler: then it is slow, not the client)
             if "stream" not in self.paused_for and now - self.last_activity > BODY_TIMEOUT:
