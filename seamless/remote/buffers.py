@@ -27,7 +27,7 @@ from .. import _native
 from ..checksum_class import Checksum
 from ..exceptions import CacheMissError, ChecksumMismatchError
 from .errors import ReadOnlyServerError, RemoteError
-from .policy import RETRY_STATUSES, Policy, TransientHTTPError, with_retries
+from .policy import RETRY_STATUSES, Deadline, Policy, TransientHTTPError, with_retries
 
 Progress = Callable[[int, int], Any]
 #: Checksums per /has request.
@@ -216,7 +216,7 @@ class AsyncBufferClient:
                     self._raise("GET", "/" + key, response.status, await response.read())
                 decoder = _Decoder(response.headers.get("Content-Encoding"))
                 wire = response.content_length  # compressed or not, the bytes to receive
-                deadline = self.policy.deadline(wire)
+                deadline = Deadline(self.policy, wire)
                 total = (wire or 0) if decoder._z is None else 0
                 hasher = _native.Hasher(self.hash_algorithm)
                 on_wire = 0

@@ -66,9 +66,6 @@ class Policy:
         return aiohttp.ClientTimeout(total=None, connect=self.connect, sock_connect=self.connect,
                                      sock_read=self.stall)
 
-    def deadline(self, size: int | None) -> "Deadline":
-        return Deadline(self, size)
-
     def delays(self) -> list[float]:
         return [self.backoff * 4 ** i * (0.5 + random.random()) for i in range(self.attempts - 1)]
 

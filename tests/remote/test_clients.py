@@ -39,7 +39,8 @@ class CountingHashserver(HashserverApp):
 
 
 class Scripted(HttpApp):
-    """Answers GET /{anything} from a list of canned responses, in turn."""
+    """A hashserver or database server that answers every request from a
+    list of canned responses, in turn (the last one from then on)."""
 
     def __init__(self, answers):
         super().__init__()
@@ -48,6 +49,8 @@ class Scripted(HttpApp):
         self.router.add("GET", "/{checksum}", self.next)
         self.router.add("PUT", "/{checksum}", self.next)
         self.router.add("GET", "/has", self.next)
+        self.router.add("GET", "/", self.next)  # the database protocol
+        self.router.add("PUT", "/", self.next)
 
     def next(self, request):
         self.count += 1
@@ -296,36 +299,21 @@ def test_database_client_pools_connections_and_bounds_concurrency():
     assert len(app.peers) == 4
 
 
-class ScriptedDatabase(HttpApp):
-    """A database server that answers every request from a list of canned
-    responses, in turn (the last one from then on)."""
-
-    def __init__(self, answers):
-        super().__init__()
-        self.answers, self.count = list(answers), 0
-        self.router.add("GET", "/", self.next)
-        self.router.add("PUT", "/", self.next)
-
-    def next(self, request):
-        self.count += 1
-        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-
-
 def test_database_client_retries_transient_failures_only():
     result = "cd" * 32
-    app = ScriptedDatabase([text("busy", 503), text("bad gateway", 502), text("gone", 504), text(result, 200)])
+    app = Scripted([text("busy", 503), text("bad gateway", 502), text("gone", 504), text(result, 200)])
     with ThreadedServer(app) as srv, DatabaseClient(srv.url, policy=FAST_RETRIES) as client:
         assert client.get_transformation("ab" * 32).hex() == result
         assert app.count == 4
     for answer, error in [(text("ERROR: Malformed request", 400), MalformedRecordError),
                           (text("ERROR: Database server is read-only", 405), ReadOnlyStoreError),
                           (text("Internal Server Error", 500), RemoteError)]:
-        app = ScriptedDatabase([answer])
+        app = Scripted([answer])
         with ThreadedServer(app) as srv, DatabaseClient(srv.url, policy=FAST_RETRIES) as client:
             with pytest.raises(error):
                 client.set_transformation("ab" * 32, "cd" * 32)
             assert app.count == 1, answer.status
-    app = ScriptedDatabase([text("busy", 503)])
+    app = Scripted([text("busy", 503)])
     with ThreadedServer(app) as srv, DatabaseClient(srv.url, policy=FAST_RETRIES) as client:
         with pytest.raises(Exception, match="503"):
             client.get_transformation("ab" * 32)

@@ -105,9 +105,7 @@ class HttpConnection(asyncio.Protocol):
         for fd in (self.sendfile_fd, self.handed_over_fd):  # stop a transfer in progress at once
             if fd is not None:
                 shutdown_socket(fd)
-        if self.sink is not None:
-            self.sink[1].abort(ClientDisconnected("client disconnected during the upload"))
-            self.sink = None
+        self._abort_sink("client disconnected during the upload")
         self.pending = None
         self._wake_drain()
 
@@ -117,8 +115,7 @@ class HttpConnection(asyncio.Protocol):
         if self.lingering is not None:
             return False  # it read its answer and is done: close
         if self.sink is not None:
-            self.sink[1].abort(ClientDisconnected("client closed its side before the end of the body"))
-            self.sink = None
+            self._abort_sink("client closed its side before the end of the body")
             self.closing = True
         if self.pending is not None:
             self.pending = None
@@ -580,9 +577,7 @@ class HttpConnection(asyncio.Protocol):
         client sees the end of the answer), the connection once the client
         closes too, has sent LINGER_BYTES more, or LINGER_SECONDS passed;
         what arrives meanwhile is discarded."""
-        if self.sink is not None:
-            self.sink[1].abort(ClientDisconnected("the request was broken"))
-            self.sink = None
+        self._abort_sink("the request was broken")
         self.pending = None
         self.buffer.clear()
         can_write_eof = getattr(self.transport, "can_write_eof", None)
@@ -599,6 +594,13 @@ class HttpConnection(asyncio.Protocol):
             self.transport.close()
             return
         self._linger_timer = asyncio.get_running_loop().call_later(LINGER_SECONDS, self.transport.close)
+
+    def _abort_sink(self, reason: str) -> None:
+        """End a streamed body being fed, if any: its handler reads the
+        disconnection."""
+        if self.sink is not None:
+            self.sink[1].abort(ClientDisconnected(reason))
+            self.sink = None
 
     def _abort(self) -> None:
         """Drop the connection now: what the kernel still holds for the
@@ -634,8 +636,7 @@ class HttpConnection(asyncio.Protocol):
             # (unless we paused reading for the handler: then it is slow, not the client)
             if "stream" not in self.paused_for and now - self.last_activity > BODY_TIMEOUT:
                 LOGGER.info("dropping a client that stopped sending its body")
-                if self.sink is not None:
-                    self.sink[1].abort(ClientDisconnected("client stopped sending"))
+                self._abort_sink("client stopped sending")
                 self._abort()
         elif self.busy:  # the handler's own business
             return
