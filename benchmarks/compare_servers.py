@@ -21,6 +21,16 @@ through the page cache; one row times the disk reading the stored file back
 alone, the ceiling of our GET. The database's lookups run once more right
 after a commit from this process has made our front forget the records it
 remembers (every lookup then goes to SQLite).
+
+The rows that start with "ceiling" time the machine with none of the
+servers, in the same rounds, and compare it with the reference: the disk
+writing a file durably (the most a PUT that syncs can do), a bare loop
+sending a file from memory with the same client (the most any GET can do),
+a C server answering a fixed text at once (the round trip of a sequential
+client) and SQLite storing one record per commit with our front's
+statements (the most a server that answers a write once it is committed
+can do). Where a ceiling's ratio is below a target, no server reaches that
+target on this machine with that design.
 """
 
 from __future__ import annotations
@@ -45,8 +55,10 @@ from typing import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import c_tools  # noqa: E402
 import http_load  # noqa: E402
 from seamless import _native  # noqa: E402
+from seamless.database.store import ResultDB  # noqa: E402
 from seamless.server.launch import LaunchedServer, launch  # noqa: E402
 
 REFERENCE_PACKAGES = ["hashserver==1.1.0", "seamless-database==2.1.0", "aiofiles",
@@ -115,6 +127,25 @@ def reference_server(python: str, tool: str, args: list[str], cwd: str) -> Launc
     return LaunchedServer([str(Path(python).parent / tool), *args, "--port", str(port)], cwd=cwd, env=env)
 
 
+class HelperServer:
+    """A process of ours that prints its loopback port on its first line and
+    serves until terminated (the ceilings: fixed_server, sendfile_server)."""
+
+    def __init__(self, argv: list[str]):
+        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline() if self.process.stdout else ""
+        if not line.strip().isdigit():
+            self.stop()
+            raise RuntimeError(f"{argv[0]} did not start")
+        self.url = f"http://127.0.0.1:{int(line)}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
+
+
 # ---- measurements ----------------------------------------------------------------
 
 @dataclass
@@ -135,7 +166,9 @@ class Figure:
         return a / b if self.higher_is_better else b / a
 
     def cpu_ratio(self) -> float | None:
-        if not self.our_cpu or not self.their_cpu:
+        """None without both figures, or when ours is below the clock's tick
+        (a quick run's few requests)."""
+        if not self.our_cpu or not self.their_cpu or not statistics.median(self.our_cpu):
             return None
         return statistics.median(self.their_cpu) / statistics.median(self.our_cpu)
 
@@ -255,65 +288,111 @@ def _direct_read_seconds(path: str) -> float | None:
         os.close(fd)
 
 
+def _direct_write_seconds(folder: str, size: int) -> float | None:
+    """Seconds to write size bytes to a new file in folder with direct I/O in
+    blocks of 4 MiB and fsync it, no server involved: how fast the device
+    takes an upload that must be durable (None where direct writes are
+    refused)."""
+    path = os.path.join(folder, "direct-write.bin")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_DIRECT", 0), 0o644)
+    except OSError:
+        return None
+    try:
+        block = mmap.mmap(-1, 4 * MiB)  # page-aligned, as direct writes need
+        block.write(os.urandom(4 * MiB))
+        start, offset = time.perf_counter(), 0
+        while offset < size:
+            offset += os.pwritev(fd, [block], offset)
+        os.fsync(fd)
+        return time.perf_counter() - start
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+        os.unlink(path)
+
+
+def _row(figures: dict[str, Figure], what: str, unit: str, target: float | None = None,
+         higher_is_better: bool = True, like: Figure | None = None) -> Figure:
+    """The figure of one row of the table, made on first use; ``like``: the
+    row whose reference figures this one is compared with (the same rounds)."""
+    figure = figures.setdefault(what, Figure(what, unit, target, higher_is_better))
+    if like is not None:
+        figure.theirs, figure.their_cpu = like.theirs, like.their_cpu
+    return figure
+
+
 def bench_large(figures: dict[str, Figure], ours: LaunchedServer, theirs: LaunchedServer,
                 cached: LaunchedServer, folders: dict[str, str], rounds: int, size: int, workdir: str) -> None:
     """PUT and GET of one large buffer. ``ours`` is our default hashserver
     (fsync, so large buffers go around the page cache with direct I/O);
-    ``cached`` is ours with --durability batch, through the page cache."""
+    ``cached`` is ours with --durability batch, through the page cache.
+    The ceiling rows time the machine without any of the servers: the disk
+    writing a file durably, and a bare loop sending one from memory."""
     label = f"{size // MiB} MiB" if size < 1 << 30 else f"{size >> 30} GiB"
-    put = figures.setdefault(f"{label} PUT", Figure(f"{label} PUT", "MiB/s", 3))
-    get = figures.setdefault(f"{label} GET", Figure(f"{label} GET", "MiB/s", 3))
-    cached_put = figures.setdefault(f"{label} PUT, ours with --durability batch (page cache)",
-                                    Figure(f"{label} PUT, ours with --durability batch (page cache)", "MiB/s", None))
-    cached_get = figures.setdefault(f"{label} GET after it, ours with --durability batch (page cache)",
-                                    Figure(f"{label} GET after it, ours with --durability batch (page cache)",
-                                           "MiB/s", None))
-    cached_put.theirs, cached_get.theirs = put.theirs, get.theirs
-    device = figures.setdefault(f"{label} read back by the disk alone (direct I/O, no server)",
-                                Figure(f"{label} read back by the disk alone (direct I/O, no server)", "MiB/s", None))
-    device.theirs = get.theirs
-    memo = figures.setdefault(f"our server's peak memory growth, {label} PUT + GET",
-                              Figure(f"our server's peak memory growth, {label} PUT + GET", "MiB", None, False))
+    put = _row(figures, f"{label} PUT", "MiB/s", 3)
+    get = _row(figures, f"{label} GET", "MiB/s", 3)
+    cached_put = _row(figures, f"{label} PUT, ours with --durability batch (page cache)", "MiB/s", like=put)
+    cached_get = _row(figures, f"{label} GET after it, ours with --durability batch (page cache)", "MiB/s", like=get)
+    device = _row(figures, f"{label} read back by the disk alone (direct I/O, no server)", "MiB/s", like=get)
+    memo = _row(figures, f"our server's peak memory growth, {label} PUT + GET", "MiB", higher_is_better=False)
+    write_ceiling = _row(figures, f"ceiling: {label} written by the disk alone (direct I/O, then fsync; no server)",
+                         "MiB/s", like=put)
+    send_ceiling = _row(figures, f"ceiling: {label} GET from memory by a bare sendfile loop (no HTTP server)",
+                        "MiB/s", like=get)
     source = os.path.join(workdir, "large.bin")
     with open(source, "wb") as f:
         block = os.urandom(MiB)
         for _ in range(size // MiB):
             f.write(block)
+    bare = HelperServer([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                      "sendfile_server.py"), source])
     order = [(ours, "durable"), (theirs, "theirs"), (cached, "ours")]
-    for r in range(rounds):
-        for server, name in order[r % 3:] + order[:r % 3]:  # each goes first in turn
-            with open(source, "r+b") as f:  # a new buffer each time
-                f.write(os.urandom(16))
-            checksum = _native.hash_file(source)[0].hex()
-            if server is ours:
-                reset_peak(server.pid)
-                base = memory(server.pid)["VmRSS"]
-            os.sync()  # untimed: no transfer pays for the write-back of an earlier one
-            start = time.perf_counter()
-            status = _put_file(server.url, source, checksum)
-            put_seconds = time.perf_counter() - start
-            if status != 200:
-                raise RuntimeError(f"{name}: PUT answered {status}")
+    try:
+        for r in range(rounds):
+            for server, name in order[r % 3:] + order[:r % 3]:  # each goes first in turn
+                with open(source, "r+b") as f:  # a new buffer each time
+                    f.write(os.urandom(16))
+                checksum = _native.hash_file(source)[0].hex()
+                if server is ours:
+                    reset_peak(server.pid)
+                    base = memory(server.pid)["VmRSS"]
+                os.sync()  # untimed: no transfer pays for the write-back of an earlier one
+                start = time.perf_counter()
+                status = _put_file(server.url, source, checksum)
+                put_seconds = time.perf_counter() - start
+                if status != 200:
+                    raise RuntimeError(f"{name}: PUT answered {status}")
+                os.sync()
+                start = time.perf_counter()
+                received = _get_discard(server.url, checksum)
+                get_seconds = time.perf_counter() - start
+                if received < size:
+                    raise RuntimeError(f"{name}: GET sent {received} bytes")
+                puts, gets = {"durable": (put.ours, get.ours), "theirs": (put.theirs, get.theirs),
+                              "ours": (cached_put.ours, cached_get.ours)}[name]
+                puts.append(size / MiB / put_seconds)
+                gets.append(size / MiB / get_seconds)
+                if server is ours:
+                    memo.ours.append((memory(server.pid)["VmHWM"] - base) / MiB)
+                stored = os.path.join(folders[name], checksum[:2], checksum)
+                if server is ours and os.path.exists(stored) and (seconds := _direct_read_seconds(stored)):
+                    device.ours.append(size / MiB / seconds)  # the ceiling of our GET, which reads it the same way
+                if os.path.exists(stored):
+                    os.chmod(stored, 0o644)
+                    os.unlink(stored)
             os.sync()
+            if seconds := _direct_write_seconds(workdir, size):
+                write_ceiling.ours.append(size / MiB / seconds)
             start = time.perf_counter()
-            received = _get_discard(server.url, checksum)
-            get_seconds = time.perf_counter() - start
-            if received < size:
-                raise RuntimeError(f"{name}: GET sent {received} bytes")
-            puts, gets = {"durable": (put.ours, get.ours), "theirs": (put.theirs, get.theirs),
-                          "ours": (cached_put.ours, cached_get.ours)}[name]
-            puts.append(size / MiB / put_seconds)
-            gets.append(size / MiB / get_seconds)
-            if server is ours:
-                memo.ours.append((memory(server.pid)["VmHWM"] - base) / MiB)
-            stored = os.path.join(folders[name], checksum[:2], checksum)
-            if server is ours and os.path.exists(stored) and (seconds := _direct_read_seconds(stored)):
-                device.ours.append(size / MiB / seconds)  # the ceiling of our GET, which reads it the same way
-            if os.path.exists(stored):
-                os.chmod(stored, 0o644)
-                os.unlink(stored)
-        print(f"  {label} transfers: round {r + 1}/{rounds} done", flush=True)
-    os.unlink(source)
+            if _get_discard(bare.url, "0" * 64) < size:
+                raise RuntimeError("the bare sendfile loop sent too little")
+            send_ceiling.ours.append(size / MiB / (time.perf_counter() - start))
+            print(f"  {label} transfers: round {r + 1}/{rounds} done", flush=True)
+    finally:
+        bare.stop()
+        os.unlink(source)
 
 
 def make_the_front_forget(database: str) -> None:
@@ -329,46 +408,87 @@ def make_the_front_forget(database: str) -> None:
         con.close()
 
 
+def sqlite_loop(path: str, count: int) -> float | None:
+    """Records per second that SQLite alone stores into the seamless.db at
+    path with our front's statements and settings, one per commit
+    (sqlite_loop.c); None where the program or a shared SQLite library is
+    missing."""
+    from seamless.database.front import sqlite_library
+
+    binary, library = c_tools.program("sqlite_loop", "-ldl"), sqlite_library()
+    if binary is None or library is None:
+        return None
+    done = subprocess.run([binary, library, path, str(count)], capture_output=True, text=True, check=True)
+    seconds, records = done.stdout.split()
+    return int(records) / float(seconds)
+
+
 def bench_database(figures: dict[str, Figure], ours: LaunchedServer, theirs: LaunchedServer,
                    python_only: LaunchedServer, rounds: int, count: int, our_database: str) -> None:
     """Set and get of single transformation records; our server also without
     its native front (--no-front), and with its front but nothing in the
-    front's memory (every lookup in SQLite), in rows of their own."""
+    front's memory (every lookup in SQLite), in rows of their own. The
+    ceiling rows time the machine without our servers: a server that
+    answers a fixed text at once (the round trip of a sequential client),
+    and SQLite storing one record per commit (the most a server that
+    answers a write once it is committed can store)."""
     cases = [("set", 1), ("set", 8), ("get", 1), ("get", 8)]
-    for r in range(rounds):
-        keys = {id(s): [(os.urandom(32).hex(), os.urandom(32).hex()) for _ in range(count)]
-                for s in (ours, theirs, python_only)}
-        for kind, concurrency in cases:
-            what = f"database {kind} transformation, {'sequential' if concurrency == 1 else '8 concurrent'}"
-            figure = figures.setdefault(what, Figure(what, "req/s", 10))
-            plain = figures.setdefault(what + ", ours without the front",
-                                       Figure(what + ", ours without the front", "req/s", None))
-            plain.theirs, plain.their_cpu = figure.theirs, figure.their_cpu  # the same reference rounds
-            for server in (ours, theirs, python_only):
-                pairs = keys[id(server)]
-                half = pairs[: count // 2] if concurrency == 1 else pairs[count // 2:]
-                if kind == "set":
-                    requests = [http_load.json_request("PUT", "/", {"type": "transformation", "checksum": tf, "value": res})
-                                for tf, res in half]
-                else:
-                    requests = [http_load.json_request("GET", "/", {"type": "transformation", "checksum": tf})
-                                for tf, _ in pairs]
-                rate, us = timed_load(server, requests, concurrency)
-                if server is python_only:
-                    plain.ours.append(rate)
-                    plain.our_cpu.append(us)
-                    continue
-                (figure.ours if server is ours else figure.theirs).append(rate)
-                (figure.our_cpu if server is ours else figure.their_cpu).append(us)
-                if server is ours and kind == "get":
-                    cold = figures.setdefault(what + ", ours with nothing remembered",
-                                              Figure(what + ", ours with nothing remembered", "req/s", None))
-                    cold.theirs, cold.their_cpu = figure.theirs, figure.their_cpu
-                    make_the_front_forget(our_database)
+    loop_rate: float | None = None
+    binary = c_tools.program("fixed_server")
+    fixed = HelperServer([binary]) if binary else None
+    # The SQLite loop's own seamless.db (in the work folder, removed with
+    # it), made as the server makes it; it grows round by round as ours does.
+    loop_database = os.path.join(os.path.dirname(our_database), "sqlite-loop.db")
+    ResultDB(loop_database).close()
+    try:
+        for r in range(rounds):
+            keys = {id(s): [(os.urandom(32).hex(), os.urandom(32).hex()) for _ in range(count)]
+                    for s in (ours, theirs, python_only)}
+            for kind, concurrency in cases:
+                what = f"database {kind} transformation, {'sequential' if concurrency == 1 else '8 concurrent'}"
+                figure = _row(figures, what, "req/s", 10)
+                plain = _row(figures, what + ", ours without the front", "req/s", like=figure)
+                for server in (ours, theirs, python_only):
+                    pairs = keys[id(server)]
+                    half = pairs[: count // 2] if concurrency == 1 else pairs[count // 2:]
+                    if kind == "set":
+                        requests = [http_load.json_request("PUT", "/", {"type": "transformation", "checksum": tf,
+                                                                        "value": res}) for tf, res in half]
+                    else:
+                        requests = [http_load.json_request("GET", "/", {"type": "transformation", "checksum": tf})
+                                    for tf, _ in pairs]
                     rate, us = timed_load(server, requests, concurrency)
-                    cold.ours.append(rate)
-                    cold.our_cpu.append(us)
-        print(f"  database: round {r + 1}/{rounds} done", flush=True)
+                    if server is python_only:
+                        plain.ours.append(rate)
+                        plain.our_cpu.append(us)
+                        continue
+                    (figure.ours if server is ours else figure.theirs).append(rate)
+                    (figure.our_cpu if server is ours else figure.their_cpu).append(us)
+                    if server is ours and kind == "get":
+                        cold = _row(figures, what + ", ours with nothing remembered", "req/s", like=figure)
+                        make_the_front_forget(our_database)
+                        rate, us = timed_load(server, requests, concurrency)
+                        cold.ours.append(rate)
+                        cold.our_cpu.append(us)
+                    if server is ours and concurrency == 1 and kind == "set":
+                        set_figure = figure
+                        loop = _row(figures, "ceiling: database set, SQLite alone (our front's statements, "
+                                    "one record per commit, no HTTP)", "req/s", like=figure)
+                        if loop_rate := sqlite_loop(loop_database, count // 2):
+                            loop.ours.append(loop_rate)
+                    if server is ours and concurrency == 1 and kind == "get" and fixed is not None:
+                        answered = _row(figures, "ceiling: sequential requests answered at once with a fixed text "
+                                        "(no database)", "req/s", like=figure)
+                        fixed_rate = http_load.run(fixed.url, requests, 1).per_second
+                        answered.ours.append(fixed_rate)
+                        if loop_rate:  # a sequential write waits for both, one after the other
+                            both = _row(figures, "ceiling: database set, sequential: the two ceilings above, "
+                                        "one after the other", "req/s", like=set_figure)
+                            both.ours.append(1 / (1 / loop_rate + 1 / fixed_rate))
+            print(f"  database: round {r + 1}/{rounds} done", flush=True)
+    finally:
+        if fixed is not None:
+            fixed.stop()
 
 
 def bench_memory_small(figures: dict[str, Figure], ours: LaunchedServer, count: int) -> None:
@@ -403,8 +523,9 @@ def table(figures: dict[str, Figure]) -> str:
         ratio_text = f"{ratio:.1f}x" if ratio is not None else "-"
         cpu = "-"
         if f.our_cpu and f.their_cpu:
+            cpu_ratio = f.cpu_ratio()
             cpu = (f"{statistics.median(f.our_cpu):.0f} / {statistics.median(f.their_cpu):.0f} us "
-                   f"({f.cpu_ratio():.1f}x)")
+                   f"({f'{cpu_ratio:.1f}x' if cpu_ratio is not None else '-'})")
         if f.target is None:
             target = "< 100 MiB" if f.unit == "MiB" else ""
             if f.unit == "MiB" and f.ours:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import shutil
 import socket
 import struct
 import subprocess
@@ -31,6 +30,8 @@ import time
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 from urllib.parse import urlsplit
+
+import c_tools
 
 
 def build_request(method: str, path: str, body: bytes | None = None,
@@ -129,28 +130,12 @@ def _address(url: str) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or 80
 
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_NATIVE: list[str | None] = []
-
-
 def native_client() -> str | None:
     """The path of the C client, built on first use; None without a compiler
     (or with SEAMLESS_LOAD_CLIENT=python)."""
     if os.environ.get("SEAMLESS_LOAD_CLIENT") == "python":
         return None
-    if not _NATIVE:
-        source = os.path.join(_HERE, "loadgen.c")
-        binary = os.path.join(_HERE, "build", "loadgen")
-        compiler = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
-        if os.path.exists(binary) and os.path.getmtime(binary) >= os.path.getmtime(source):
-            _NATIVE.append(binary)
-        elif compiler is None:
-            _NATIVE.append(None)
-        else:
-            os.makedirs(os.path.dirname(binary), exist_ok=True)
-            built = subprocess.run([compiler, "-O2", "-o", binary, source], capture_output=True, text=True)
-            _NATIVE.append(binary if built.returncode == 0 else None)
-    return _NATIVE[0]
+    return c_tools.program("loadgen")
 
 
 def _run_native(binary: str, host: str, port: int, requests: Sequence[bytes], concurrency: int) -> LoadResult:
