@@ -14,20 +14,28 @@ import subprocess
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _BUILT: dict[str, str | None] = {}
+#: Linker flags of the programs that need some (dlopen is in libdl on older C libraries).
+_FLAGS = {"sqlite_loop": ["-ldl"]}
 
 
-def program(name: str, *flags: str) -> str | None:
-    """The path of benchmarks/NAME.c built (with these linker flags), or None."""
+def compiler() -> str | None:
+    """The C compiler the programs are built with ($CC, cc or gcc), if any."""
+    return shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+
+
+def program(name: str) -> str | None:
+    """The path of benchmarks/NAME.c built, or None."""
     if name not in _BUILT:
         source = os.path.join(_HERE, f"{name}.c")
         binary = os.path.join(_HERE, "build", name)
-        compiler = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+        cc = compiler()
         if os.path.exists(binary) and os.path.getmtime(binary) >= os.path.getmtime(source):
             _BUILT[name] = binary
-        elif compiler is None:
+        elif cc is None:
             _BUILT[name] = None
         else:
             os.makedirs(os.path.dirname(binary), exist_ok=True)
-            built = subprocess.run([compiler, "-O2", "-o", binary, source, *flags], capture_output=True, text=True)
+            built = subprocess.run([cc, "-O2", "-o", binary, source, *_FLAGS.get(name, [])],
+                                   capture_output=True, text=True)
             _BUILT[name] = binary if built.returncode == 0 else None
     return _BUILT[name]

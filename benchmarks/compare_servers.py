@@ -415,7 +415,7 @@ def sqlite_loop(path: str, count: int) -> float | None:
     missing."""
     from seamless.database.front import sqlite_library
 
-    binary, library = c_tools.program("sqlite_loop", "-ldl"), sqlite_library()
+    binary, library = c_tools.program("sqlite_loop"), sqlite_library()
     if binary is None or library is None:
         return None
     done = subprocess.run([binary, library, path, str(count)], capture_output=True, text=True, check=True)

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The few SQLite calls used, declared here so that no header is needed. */
 typedef struct sqlite3 sqlite3;
@@ -56,7 +57,7 @@ static void must(int ok, sqlite3 *db, const char *what) {
     }
 }
 
-static uint64_t state = 0x9E3779B97F4A7C15u;
+static uint64_t state; /* seeded per run: every run stores new records */
 
 static void random_hex(char *out) {
     static const char digits[] = "0123456789abcdef";
@@ -93,6 +94,10 @@ int main(int argc, char **argv) {
     *(void **)&sql.close = symbol(library, "sqlite3_close");
     *(void **)&sql.errmsg = symbol(library, "sqlite3_errmsg");
     long count = atol(argv[3]);
+    struct timespec seed;
+    clock_gettime(CLOCK_REALTIME, &seed);
+    state = ((uint64_t)seed.tv_sec * 1000000000u + (uint64_t)seed.tv_nsec) ^ ((uint64_t)getpid() << 32) ^
+            0x9E3779B97F4A7C15u;
     sqlite3 *db = NULL;
     must(sql.open(argv[2], &db) == SQLITE_OK, db, "open");
     /* The front's settings and statements (csrc/front_records.c). */
