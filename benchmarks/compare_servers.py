@@ -423,6 +423,29 @@ def sqlite_loop(path: str, count: int) -> float | None:
     return int(records) / float(seconds)
 
 
+def _database_ceilings(figures: dict[str, Figure], fixed: HelperServer | None, loop_database: str,
+                       lookups: list[bytes], records: int) -> None:
+    """One round of the database's ceilings (see bench_database), each
+    compared with the reference's sequential figure of the same rounds."""
+    set_figure = figures["database set transformation, sequential"]
+    get_figure = figures["database get transformation, sequential"]
+    loop = _row(figures, "ceiling: database set, SQLite alone (our front's statements, one record per commit, "
+                "no HTTP)", "req/s", like=set_figure)
+    loop_rate = sqlite_loop(loop_database, records)
+    if loop_rate:
+        loop.ours.append(loop_rate)
+    if fixed is None:
+        return
+    answered = _row(figures, "ceiling: sequential requests answered at once with a fixed text (no database)",
+                    "req/s", like=get_figure)
+    fixed_rate = http_load.run(fixed.url, lookups, 1).per_second
+    answered.ours.append(fixed_rate)
+    if loop_rate:  # a sequential writer waits for both, one after the other
+        both = _row(figures, "ceiling: database set, sequential: the two ceilings above, one after the other",
+                    "req/s", like=set_figure)
+        both.ours.append(1 / (1 / loop_rate + 1 / fixed_rate))
+
+
 def bench_database(figures: dict[str, Figure], ours: LaunchedServer, theirs: LaunchedServer,
                    python_only: LaunchedServer, rounds: int, count: int, our_database: str) -> None:
     """Set and get of single transformation records; our server also without
@@ -433,7 +456,6 @@ def bench_database(figures: dict[str, Figure], ours: LaunchedServer, theirs: Lau
     and SQLite storing one record per commit (the most a server that
     answers a write once it is committed can store)."""
     cases = [("set", 1), ("set", 8), ("get", 1), ("get", 8)]
-    loop_rate: float | None = None
     binary = c_tools.program("fixed_server")
     fixed = HelperServer([binary]) if binary else None
     # The SQLite loop's own seamless.db (in the work folder, removed with
@@ -470,21 +492,9 @@ def bench_database(figures: dict[str, Figure], ours: LaunchedServer, theirs: Lau
                         rate, us = timed_load(server, requests, concurrency)
                         cold.ours.append(rate)
                         cold.our_cpu.append(us)
-                    if server is ours and concurrency == 1 and kind == "set":
-                        set_figure = figure
-                        loop = _row(figures, "ceiling: database set, SQLite alone (our front's statements, "
-                                    "one record per commit, no HTTP)", "req/s", like=figure)
-                        if loop_rate := sqlite_loop(loop_database, count // 2):
-                            loop.ours.append(loop_rate)
-                    if server is ours and concurrency == 1 and kind == "get" and fixed is not None:
-                        answered = _row(figures, "ceiling: sequential requests answered at once with a fixed text "
-                                        "(no database)", "req/s", like=figure)
-                        fixed_rate = http_load.run(fixed.url, requests, 1).per_second
-                        answered.ours.append(fixed_rate)
-                        if loop_rate:  # a sequential write waits for both, one after the other
-                            both = _row(figures, "ceiling: database set, sequential: the two ceilings above, "
-                                        "one after the other", "req/s", like=set_figure)
-                            both.ours.append(1 / (1 / loop_rate + 1 / fixed_rate))
+            lookups = [http_load.json_request("GET", "/", {"type": "transformation", "checksum": tf})
+                       for tf, _ in keys[id(ours)]]
+            _database_ceilings(figures, fixed, loop_database, lookups, count // 2)
             print(f"  database: round {r + 1}/{rounds} done", flush=True)
     finally:
         if fixed is not None:

@@ -4,7 +4,9 @@ without our servers must do what their rows say, or the rows mean nothing."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
+from contextlib import closing
 
 import pytest
 
@@ -15,7 +17,7 @@ from seamless.database.front import sqlite_library
 from seamless.database.store import ResultDB
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# These test programs, not timings: the benchmark fixture (autouse here) stays unused.
+# These tests check programs, not timings: the benchmark fixture (autouse here) stays unused.
 pytestmark = pytest.mark.filterwarnings("ignore:Benchmark fixture was not used")
 
 
@@ -65,13 +67,13 @@ def test_the_sqlite_loop_stores_records_as_the_server_does(tmp_path):
     rate = compare_servers.sqlite_loop(path, 300)
     assert rate is not None and rate > 0
     compare_servers.sqlite_loop(path, 200)  # new records each run, as the benchmark's rounds need
-    with ResultDB(path, readonly=True) as db:
-        con = db._db.get()
+    with closing(sqlite3.connect(path)) as con:
         pairs = con.execute('SELECT "checksum", "result" FROM "transformation"').fetchall()
-        assert len(pairs) == 500 and len({c for c, _ in pairs}) == 500
-        assert all(db.get_transformation(c).hex() == r for c, r in pairs[:20])
         reverse = con.execute('SELECT "checksum", "result" FROM "rev_transformation"').fetchall()
-        assert sorted(reverse) == sorted(pairs)
+    assert len(pairs) == 500 and len({c for c, _ in pairs}) == 500
+    assert sorted(reverse) == sorted(pairs)
+    with ResultDB(path, readonly=True) as db:
+        assert all(db.get_transformation(c).hex() == r for c, r in pairs[:20])
         assert db.integrity_check() == "ok"
 
 
