@@ -27,7 +27,7 @@ typedef struct sqlite3 sqlite3;
 typedef struct sqlite3_stmt sqlite3_stmt;
 #define SQLITE_OK 0
 #define SQLITE_DONE 101
-#define SQLITE_TRANSIENT ((void (*)(void *))(intptr_t)-1)
+#define SQLITE_STATIC ((void (*)(void *))0) /* the values outlive each step, as in the front */
 
 static struct {
     int (*open)(const char *, sqlite3 **);
@@ -127,15 +127,15 @@ int main(int argc, char **argv) {
         random_hex(result);
         must(sql.step(begin) == SQLITE_DONE, db, "BEGIN");
         sql.reset(begin);
-        sql.bind_text(insert, 1, checksum, 64, SQLITE_TRANSIENT);
-        sql.bind_text(insert, 2, result, 64, SQLITE_TRANSIENT);
-        sql.bind_text(insert, 3, checksum, 64, SQLITE_TRANSIENT);
+        sql.bind_text(insert, 1, checksum, 64, SQLITE_STATIC);
+        sql.bind_text(insert, 2, result, 64, SQLITE_STATIC);
+        sql.bind_text(insert, 3, checksum, 64, SQLITE_STATIC);
         must(sql.step(insert) == SQLITE_DONE, db, "INSERT");
         sql.reset(insert);
-        sql.bind_text(reverse, 1, result, 64, SQLITE_TRANSIENT);
-        sql.bind_text(reverse, 2, checksum, 64, SQLITE_TRANSIENT);
-        sql.bind_text(reverse, 3, result, 64, SQLITE_TRANSIENT);
-        sql.bind_text(reverse, 4, checksum, 64, SQLITE_TRANSIENT);
+        sql.bind_text(reverse, 1, result, 64, SQLITE_STATIC);
+        sql.bind_text(reverse, 2, checksum, 64, SQLITE_STATIC);
+        sql.bind_text(reverse, 3, result, 64, SQLITE_STATIC);
+        sql.bind_text(reverse, 4, checksum, 64, SQLITE_STATIC);
         must(sql.step(reverse) == SQLITE_DONE, db, "INSERT");
         sql.reset(reverse);
         must(sql.step(commit) == SQLITE_DONE, db, "COMMIT");
