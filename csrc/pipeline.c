@@ -23,7 +23,14 @@
 #include <unistd.h>
 
 #define BLOCK (1u << 20)
-#define SLOTS 8
+/* One block each for the reader, the hasher and the writer, and one spare.
+ * More slots decouple the stages no better, and cost: a direct-I/O upload
+ * of 1 GiB on this project's virtual machines ran at 69-74% of the disk's
+ * own direct-write rate from 8 slots, at 80-88% from 4 or 3. Even a plain
+ * loop of direct writes runs slower from eight buffers in turn than from
+ * one or two there (why is not visible from inside the machine). See
+ * docs/PERFORMANCE.md. */
+#define SLOTS 4
 /* Below this, a helper thread costs more than it saves. */
 #define THREADED_MIN (4u << 20)
 /* Slots are aligned for direct I/O (see write_all). */
