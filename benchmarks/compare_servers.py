@@ -58,6 +58,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import c_tools  # noqa: E402
 import http_load  # noqa: E402
 from seamless import _native  # noqa: E402
+from seamless.database.front import sqlite_library  # noqa: E402
 from seamless.database.store import ResultDB  # noqa: E402
 from seamless.server.launch import LaunchedServer, launch  # noqa: E402
 
@@ -413,8 +414,6 @@ def sqlite_loop(path: str, count: int) -> float | None:
     path with our front's statements and settings, one per commit
     (sqlite_loop.c); None where the program or a shared SQLite library is
     missing."""
-    from seamless.database.front import sqlite_library
-
     binary, library = c_tools.program("sqlite_loop"), sqlite_library()
     if binary is None or library is None:
         return None
