@@ -58,6 +58,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import c_tools  # noqa: E402
 import http_load  # noqa: E402
 from seamless import _native  # noqa: E402
+from seamless.database.connection import settings as connection_settings  # noqa: E402
 from seamless.database.front import sqlite_library  # noqa: E402
 from seamless.database.store import ResultDB  # noqa: E402
 from seamless.server.launch import LaunchedServer, launch  # noqa: E402
@@ -411,13 +412,14 @@ def make_the_front_forget(database: str) -> None:
 
 def sqlite_loop(path: str, count: int) -> float | None:
     """Records per second that SQLite alone stores into the seamless.db at
-    path with our front's statements and settings, one per commit
+    path with our front's statements and our connections' settings, one per commit
     (sqlite_loop.c); None where the program or a shared SQLite library is
     missing."""
     binary, library = c_tools.program("sqlite_loop"), sqlite_library()
     if binary is None or library is None:
         return None
-    done = subprocess.run([binary, library, path, str(count)], capture_output=True, text=True, check=True)
+    done = subprocess.run([binary, library, path, str(count), "; ".join(connection_settings("NORMAL"))],
+                          capture_output=True, text=True, check=True)
     seconds, records = done.stdout.split()
     return int(records) / float(seconds)
 

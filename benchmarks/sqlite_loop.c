@@ -3,15 +3,17 @@
  *
  * Runs the statements with which the database server's front stores one
  * transformation record (BEGIN IMMEDIATE, the two INSERTs, COMMIT), with
- * the front's settings, in a loop of one record per commit, in C: no HTTP,
+ * the server's settings, in a loop of one record per commit, in C: no HTTP,
  * no parsing, no Python. A server that answers a write only once it is
  * committed cannot store records faster than this, whatever its front.
  *
- *   sqlite_loop LIBRARY DATABASE COUNT
+ *   sqlite_loop LIBRARY DATABASE COUNT SETTINGS
  *
  * LIBRARY is the SQLite shared library to use (the one the server's
  * process uses); DATABASE an existing seamless.db (the schema is made by
- * the caller, so it is the server's own). Prints "SECONDS COUNT".
+ * the caller, so it is the server's own); SETTINGS the PRAGMAs the server
+ * gives its connections (seamless/database/connection.py). Prints
+ * "SECONDS COUNT".
  */
 #define _GNU_SOURCE
 
@@ -75,8 +77,8 @@ static double now(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: sqlite_loop LIBRARY DATABASE COUNT\n");
+    if (argc != 5) {
+        fprintf(stderr, "usage: sqlite_loop LIBRARY DATABASE COUNT SETTINGS\n");
         return 2;
     }
     void *library = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
@@ -100,12 +102,8 @@ int main(int argc, char **argv) {
             0x9E3779B97F4A7C15u;
     sqlite3 *db = NULL;
     must(sql.open(argv[2], &db) == SQLITE_OK, db, "open");
-    /* The front's settings and statements (csrc/front_records.c). */
-    must(sql.exec(db,
-                  "PRAGMA journal_mode=WAL; PRAGMA cache_size=-64000; PRAGMA mmap_size=268435456; "
-                  "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=20000;",
-                  NULL, NULL, NULL) == SQLITE_OK,
-         db, "settings");
+    /* The server's settings and the front's statements (csrc/front_records.c). */
+    must(sql.exec(db, argv[4], NULL, NULL, NULL) == SQLITE_OK, db, "settings");
     sqlite3_stmt *begin, *insert, *reverse, *commit;
     must(sql.prepare_v2(db, "BEGIN IMMEDIATE", -1, &begin, NULL) == SQLITE_OK, db, "BEGIN");
     must(sql.prepare_v2(db, "COMMIT", -1, &commit, NULL) == SQLITE_OK, db, "COMMIT");

@@ -160,11 +160,11 @@ int front_open_database(seamless_front *f, char *message, size_t message_size) {
         return -1;
     }
     f->sql.busy_timeout(f->db, 0); /* never wait: a busy lock sends the request to Python */
-    static const char *const pragmas =
-        "PRAGMA cache_size=-64000; PRAGMA mmap_size=268435456; PRAGMA synchronous=NORMAL; "
-        "PRAGMA wal_autocheckpoint=20000;";
-    if (f->sql.exec(f->db, pragmas, NULL, NULL, NULL) != FRONT_SQLITE_OK ||
-        prepare(f, "SELECT \"result\" FROM \"transformation\" WHERE \"checksum\" = ?", &f->get) ||
+    if (f->cfg.settings && f->sql.exec(f->db, f->cfg.settings, NULL, NULL, NULL) != FRONT_SQLITE_OK) {
+        snprintf(message, message_size, "cannot apply the database settings: %s", f->sql.errmsg(f->db));
+        return -1;
+    }
+    if (prepare(f, "SELECT \"result\" FROM \"transformation\" WHERE \"checksum\" = ?", &f->get) ||
         (!f->cfg.readonly &&
          (prepare(f,
                   "INSERT INTO \"transformation\" SELECT ?, ? WHERE NOT EXISTS "

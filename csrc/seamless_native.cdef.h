@@ -114,6 +114,7 @@ typedef struct {
     int listen_fd;
     const char *sqlite_library;
     const char *database;
+    const char *settings;
     int readonly;
     int writes;
     int head_timeout_ms;

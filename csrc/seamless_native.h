@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 /** ABI version of this header; the Python binding refuses a mismatch. */
-#define SEAMLESS_NATIVE_ABI 1
+#define SEAMLESS_NATIVE_ABI 2
 
 /* Status codes. Keep in sync with seamless/_native/_errors.py. */
 #define SEAMLESS_OK 0
@@ -268,6 +268,8 @@ typedef struct {
     int listen_fd;              /**< a bound, listening socket */
     const char *sqlite_library; /**< the SQLite library already loaded */
     const char *database;       /**< the seamless.db file (schema in place) */
+    const char *settings;       /**< SQL run on the front's connection as it opens (its PRAGMAs;
+                                     read by seamless_front_new only); NULL: none */
     int readonly;               /**< open the database read-only */
     int writes;                 /**< answer transformation PUTs itself */
     int head_timeout_ms;        /**< an incomplete head: 408 after this */

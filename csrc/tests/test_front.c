@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -181,6 +182,11 @@ typedef struct {
     int started;
 } front_fixture;
 
+/* The settings the server gives its front (seamless/database/connection.py). */
+static const char *const SETTINGS =
+    "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-8000; PRAGMA mmap_size=2147483648; "
+    "PRAGMA wal_autocheckpoint=20000;";
+
 /* 1 when made (not yet running); 0 when SQLite is missing or it failed. */
 static int fixture_open(front_fixture *x, const char *what, int cache_records) {
     memset(x, 0, sizeof *x);
@@ -209,7 +215,7 @@ static int fixture_open(front_fixture *x, const char *what, int cache_records) {
           "listen");
     x->port = ntohs(a.sin_port);
     seamless_front_config cfg = {.listen_fd = x->listener, .sqlite_library = SQLITE_LIBRARY, .database = x->path,
-                                 .writes = 1, .head_timeout_ms = 30000, .body_timeout_ms = 60000,
+                                 .settings = SETTINGS, .writes = 1, .head_timeout_ms = 30000, .body_timeout_ms = 60000,
                                  .idle_timeout_ms = 75000, .write_timeout_ms = 60000, .spin_us = 50,
                                  .cache_records = cache_records};
     CHECK(seamless_front_new(&cfg, &x->r.front, message, sizeof message) == SEAMLESS_OK, "front: %s", message);
@@ -412,9 +418,46 @@ static void test_front_cache(void) {
     fixture_close(&x);
 }
 
+/* An integer that one PRAGMA of the front's own connection reads. */
+static long front_pragma(seamless_front *f, const char *sql) {
+    sqlite3_stmt *stmt = NULL;
+    long value = LONG_MIN;
+    if (f->sql.prepare_v2(f->db, sql, -1, &stmt, NULL) == FRONT_SQLITE_OK && f->sql.step(stmt) == FRONT_SQLITE_ROW)
+        value = atol((const char *)f->sql.column_text(stmt, 0));
+    if (stmt)
+        f->sql.finalize(stmt);
+    return value;
+}
+
+/* The settings given to the front are the ones its connection runs with,
+ * and settings SQLite refuses stop the front from starting, with the reason. */
+static void test_front_settings(void) {
+    front_fixture x;
+    if (!fixture_open(&x, "the front's settings", 0)) {
+        fixture_close(&x);
+        return;
+    }
+    CHECK(front_pragma(x.r.front, "PRAGMA cache_size") == -8000, "the given page cache");
+    CHECK(front_pragma(x.r.front, "PRAGMA wal_autocheckpoint") == 20000, "the given checkpoint interval");
+    CHECK(front_pragma(x.r.front, "PRAGMA synchronous") == 1, "synchronous=NORMAL");
+
+    char message[256] = "";
+    seamless_front *other = NULL;
+    seamless_front_config cfg = {.listen_fd = x.listener, .sqlite_library = SQLITE_LIBRARY, .database = x.path,
+                                 .settings = "PRAGMA cache_size=-8000; PRAGMA no_such_table_here; SELECT * FROM nowhere",
+                                 .writes = 1, .head_timeout_ms = 1000, .body_timeout_ms = 1000,
+                                 .idle_timeout_ms = 1000, .write_timeout_ms = 1000};
+    CHECK(seamless_front_new(&cfg, &other, message, sizeof message) != SEAMLESS_OK && other == NULL,
+          "refused settings stop the front");
+    CHECK(strstr(message, "cannot apply the database settings") && strstr(message, "nowhere"),
+          "the reason is given: %s", message);
+    fixture_close(&x);
+}
+
 int test_front(void) {
     test_front_classify();
     test_front_loop();
     test_front_cache();
+    test_front_settings();
     return failures;
 }

@@ -4,9 +4,10 @@ A lookup or a write of one transformation record is nearly all of a
 database server's traffic, and in Python most of its cost is the HTTP
 machinery, not SQLite. The native front (csrc/front.c) takes the listening
 socket and every connection on a thread of its own and answers those
-requests itself, on its own SQLite connection to the same file; every other
-request, and every connection it is not sure of, reaches the Python server
-through this bridge, which answers exactly as without the front:
+requests itself, on its own SQLite connection to the same file (with the
+settings of connection.py); every other request, and every connection it
+is not sure of, reaches the Python server through this bridge, which
+answers exactly as without the front:
 
 * a REQUEST event carries one whole request: it is fed to the connection's
   HttpConnection (made on first use, with a FrontTransport), whose answer
@@ -36,6 +37,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..server.http.connection import BODY_TIMEOUT, HEAD_TIMEOUT, IDLE_TIMEOUT, WRITE_TIMEOUT, HttpConnection
+from .connection import settings as connection_settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..server.http import HttpServer
@@ -182,9 +184,10 @@ class DatabaseFront:
         self.sock = sock
         self.db = db
         config = self.ffi.new("seamless_front_config *")
-        self._keep = [self.ffi.new("char[]", library.encode()), self.ffi.new("char[]", db.path.encode())]
+        settings = "; ".join(connection_settings(db.synchronous))
+        self._keep = [self.ffi.new("char[]", text.encode()) for text in (library, db.path, settings)]
         config.listen_fd = sock.fileno()
-        config.sqlite_library, config.database = self._keep
+        config.sqlite_library, config.database, config.settings = self._keep
         config.readonly = int(db.readonly)
         config.writes = int(writes)
         config.head_timeout_ms = int(HEAD_TIMEOUT * 1000)

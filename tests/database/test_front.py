@@ -304,6 +304,26 @@ def test_the_front_answers_hot_requests_itself(tmp_path):
     db.close()
 
 
+def test_the_front_runs_with_the_settings_it_is_given(tmp_path, monkeypatch, caplog):
+    """The front runs the connection settings of seamless/database/
+    connection.py on its own connection (csrc/tests/test_front.c reads them
+    back there); settings SQLite refuses keep it from starting, with the
+    reason in the log, and the Python server answers everything."""
+    import seamless.database.front as front_module
+
+    monkeypatch.setattr(front_module, "connection_settings", lambda synchronous: ["PRAGMA no_such_table_x",
+                                                                                 "SELECT * FROM no_such_table_x"])
+    db = ResultDB(tmp_path / "seamless.db")
+    with caplog.at_level("INFO", logger="seamless.database"):
+        with ThreadedServer(make_app(db, writable=True)) as server:
+            assert server.http.front is None
+            assert server.request("PUT", "/", {"type": "transformation", "checksum": cs(1), "value": cs(2)}) \
+                == (200, b"OK")
+    assert "cannot apply the database settings" in caplog.text and "no_such_table_x" in caplog.text
+    assert db.get_transformation(cs(1)).hex() == cs(2)
+    db.close()
+
+
 def test_read_only_database(tmp_path):
     path = tmp_path / "seamless.db"
     with ResultDB(path) as db:
