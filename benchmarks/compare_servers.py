@@ -412,9 +412,9 @@ def make_the_front_forget(database: str) -> None:
 
 def sqlite_loop(path: str, count: int) -> float | None:
     """Records per second that SQLite alone stores into the seamless.db at
-    path with our front's statements and our connections' settings, one per commit
-    (sqlite_loop.c); None where the program or a shared SQLite library is
-    missing."""
+    path with our front's statements and VFS and our connections' settings,
+    one per commit (sqlite_loop.c); None where the program or a shared
+    SQLite library is missing."""
     binary, library = c_tools.program("sqlite_loop"), sqlite_library()
     if binary is None or library is None:
         return None
@@ -430,8 +430,8 @@ def _database_ceilings(figures: dict[str, Figure], fixed: HelperServer | None, l
     compared with the reference's sequential figure of the same rounds."""
     set_figure = figures["database set transformation, sequential"]
     get_figure = figures["database get transformation, sequential"]
-    loop = _row(figures, "ceiling: database set, SQLite alone (our front's statements, one record per commit, "
-                "no HTTP)", "req/s", like=set_figure)
+    loop = _row(figures, "ceiling: database set, SQLite alone (our front's statements and VFS, one record per "
+                "commit, no HTTP)", "req/s", like=set_figure)
     loop_rate = sqlite_loop(loop_database, records)
     if loop_rate:
         loop.ours.append(loop_rate)

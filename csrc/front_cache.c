@@ -27,36 +27,13 @@
  */
 #define _GNU_SOURCE
 
-#include "front_impl.h"
+#include "front_vfs.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define WAYS 4
 #define SHM_REGION 32768 /* SQLite's wal-index region size */
-#define SQLITE_FCNTL_FILE_POINTER 7
-
-/* The public VFS objects, as far as the front calls them (sqlite3.h). */
-struct sqlite3_io_methods;
-typedef struct {
-    const struct sqlite3_io_methods *methods;
-} vfs_file;
-struct sqlite3_io_methods {
-    int version;
-    int (*close)(vfs_file *);
-    int (*read)(vfs_file *, void *, int, int64_t);
-    int (*write)(vfs_file *, const void *, int, int64_t);
-    int (*truncate)(vfs_file *, int64_t);
-    int (*sync)(vfs_file *, int);
-    int (*file_size)(vfs_file *, int64_t *);
-    int (*lock)(vfs_file *, int);
-    int (*unlock)(vfs_file *, int);
-    int (*check_reserved_lock)(vfs_file *, int *);
-    int (*file_control)(vfs_file *, int, void *);
-    int (*sector_size)(vfs_file *);
-    int (*device_characteristics)(vfs_file *);
-    int (*shm_map)(vfs_file *, int, int, int, void volatile **);
-};
 
 struct front_record {
     uint8_t key[64];
@@ -85,11 +62,11 @@ void front_cache_open(seamless_front *f) {
     /* A read opens the WAL and its shared memory on this connection. */
     if (!text_is(f, "SELECT count(*) > -1 FROM \"transformation\" WHERE \"checksum\" = ''", "1"))
         return;
-    vfs_file *file = NULL;
+    front_sqlite_file *file = NULL;
     void volatile *region = NULL;
-    if (f->sql.file_control(f->db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != FRONT_SQLITE_OK ||
-        !file || !file->methods || file->methods->version < 2 || !file->methods->shm_map ||
-        file->methods->shm_map(file, 0, SHM_REGION, 0, &region) != FRONT_SQLITE_OK || !region)
+    if (f->sql.file_control(f->db, "main", FRONT_SQLITE_FCNTL_FILE_POINTER, &file) != FRONT_SQLITE_OK ||
+        !file || !file->pMethods || file->pMethods->iVersion < 2 || !file->pMethods->xShmMap ||
+        file->pMethods->xShmMap(file, 0, SHM_REGION, 0, &region) != FRONT_SQLITE_OK || !region)
         return;
     size_t buckets = 1;
     while (buckets * 2 * WAYS <= (size_t)f->cfg.cache_records)

@@ -123,6 +123,7 @@ typedef struct {
     int write_timeout_ms;
     int spin_us;
     int cache_records;
+    int wal_batching;
 } seamless_front_config;
 typedef struct {
     uint64_t conn;

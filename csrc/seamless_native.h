@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 /** ABI version of this header; the Python binding refuses a mismatch. */
-#define SEAMLESS_NATIVE_ABI 2
+#define SEAMLESS_NATIVE_ABI 3
 
 /* Status codes. Keep in sync with seamless/_native/_errors.py. */
 #define SEAMLESS_OK 0
@@ -278,6 +278,7 @@ typedef struct {
     int write_timeout_ms;       /**< a client that stops reading: dropped */
     int spin_us;                /**< poll this long before sleeping (0: never) */
     int cache_records;          /**< records remembered for lookups (0: none) */
+    int wal_batching;           /**< write a commit's log frames with one call (csrc/front_vfs.c) */
 } seamless_front_config;
 
 typedef struct {

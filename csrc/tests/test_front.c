@@ -217,7 +217,7 @@ static int fixture_open(front_fixture *x, const char *what, int cache_records) {
     seamless_front_config cfg = {.listen_fd = x->listener, .sqlite_library = SQLITE_LIBRARY, .database = x->path,
                                  .settings = SETTINGS, .writes = 1, .head_timeout_ms = 30000, .body_timeout_ms = 60000,
                                  .idle_timeout_ms = 75000, .write_timeout_ms = 60000, .spin_us = 50,
-                                 .cache_records = cache_records};
+                                 .cache_records = cache_records, .wal_batching = 1};
     CHECK(seamless_front_new(&cfg, &x->r.front, message, sizeof message) == SEAMLESS_OK, "front: %s", message);
     return x->r.front != NULL;
 }

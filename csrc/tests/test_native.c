@@ -29,6 +29,8 @@ static int failures = 0; /* counted by CHECK (support.h) */
 
 /* test_front.c: the database front (classifier, loop, bridge). */
 int test_front(void);
+/* test_front_vfs.c: the front's VFS (the log's writes gathered per commit). */
+int test_front_vfs(void);
 
 
 /* Deterministic pseudo-random bytes (xorshift64*), so runs are repeatable. */
@@ -747,6 +749,7 @@ int main(int argc, char **argv) {
     test_pipeline();
     test_errors();
     failures += test_front();
+    failures += test_front_vfs();
     seamless_set_sha256_kernel(best);
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);

@@ -16,7 +16,7 @@ from . import _args
 from ._errors import STREAM_ERRNOS, raise_for, stream_error
 from ._seamless_native import ffi, lib  # ImportError when not built
 
-_EXPECTED_ABI = 2
+_EXPECTED_ABI = 3
 if lib.seamless_abi_version() != _EXPECTED_ABI:  # pragma: no cover
     raise ImportError(
         f"the seamless native core has ABI {lib.seamless_abi_version()}, "

@@ -28,6 +28,7 @@ SOURCES = [
     "front_cache.c",
     "front_records.c",
     "front_request.c",
+    "front_vfs.c",
     "hash.c",
     "pipeline.c",
     "sha256_portable.c",

@@ -423,3 +423,56 @@ def test_the_memory_is_never_stale_under_concurrent_writers(tmp_path):
         hits, forgotten = server.http.front.cache_stats()
         assert hits > 0 and forgotten > 100
     db.close()
+
+
+# ---- the front's log writes, one call per commit (csrc/front_vfs.c) -----------
+
+def test_answered_writes_are_in_the_file_at_once_and_survive_a_kill(tmp_path):
+    """The front writes a commit's log frames with one call, before SQLite
+    publishes the commit. Against a server in its own process, while a
+    third process rewrites a record (its commits and checkpoints interleave
+    with the front's): every write the front answered, alone or in a
+    group commit of eight clients, is in seamless.db for this process at
+    once; after the server is killed, all are still there and the file is
+    sound."""
+    import signal
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "seamless.db"
+    with ResultDB(path) as db:
+        db.set_transformation(cs(1), cs(0))
+    server = ServerProcess("seamless-database", [str(path), "--writable"], tmp_path)
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), cs(1), "4"], stdout=subprocess.PIPE)
+    reader = sqlite3.connect(path, timeout=10)
+    answered = []
+    try:
+        def write(n: int) -> int:
+            status = server.request("PUT", "/", {"type": "transformation", "checksum": cs(n), "value": cs(n + 7)})
+            assert status == (200, b"OK")
+            return n
+
+        n = 100
+        while writer.poll() is None:
+            n += 1
+            answered.append(write(n))
+            found = reader.execute('SELECT "result" FROM "transformation" WHERE "checksum" = ?', (cs(n),)).fetchone()
+            assert found == (cs(n + 7),), f"record {n} answered but not in the file"
+            if n % 50 == 0:  # a burst: commits of several records
+                burst = list(range(n * 1000, n * 1000 + 64))
+                with ThreadPoolExecutor(8) as pool:
+                    answered.extend(pool.map(write, burst))
+                marks = ",".join("?" * len(burst))
+                rows = reader.execute(f'SELECT count(*) FROM "transformation" WHERE "checksum" IN ({marks})',
+                                      [cs(b) for b in burst]).fetchone()[0]
+                assert rows == len(burst)
+        assert writer.wait(10) == 0 and int(writer.stdout.read()) > 100
+    finally:
+        reader.close()
+        server.stop(signal.SIGKILL)
+    assert len(answered) > 500
+    with ResultDB(path, readonly=True) as db:
+        assert db.integrity_check() == "ok"
+        assert all(db.get_transformation(cs(a)).hex() == cs(a + 7) for a in answered)
+        assert sorted(c.hex() for c in db.get_rev_transformations(cs(answered[0] + 7))) == [cs(answered[0])]
