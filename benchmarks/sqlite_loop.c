@@ -4,8 +4,9 @@
  * Runs the statements with which the database server's front stores one
  * transformation record (BEGIN IMMEDIATE, the two INSERTs, COMMIT), with
  * the server's settings and through the front's VFS (csrc/front_vfs.c), in
- * a loop of one record per commit, in C: no HTTP, no parsing, no Python. A server that answers a write only once it is
- * committed cannot store records faster than this, whatever its front.
+ * a loop of one record per commit, in C: no HTTP, no parsing, no Python. A
+ * server that answers a write only once it is committed cannot store
+ * records faster than this, whatever its front.
  *
  *   sqlite_loop LIBRARY DATABASE COUNT SETTINGS
  *
