@@ -149,11 +149,11 @@ static int io_write(front_sqlite_file *file, const void *data, int amount, front
         f->next = rc == FRONT_SQLITE_OK ? offset + amount : -1;
         return rc;
     }
-    if (amount == FRAME_HEADER) {
+    if (amount == FRAME_HEADER) { /* kept with its page: never written out alone */
         const uint8_t *h = data;
         if (h[4] | h[5] | h[6] | h[7])
             f->commit_frame = 1;
-        return f->len >= CHUNK ? flush(f) : FRONT_SQLITE_OK;
+        return FRONT_SQLITE_OK;
     }
     if (f->commit_frame || f->len >= CHUNK)
         return flush(f);

@@ -290,9 +290,19 @@ static void test_rules(void) {
     CHECK(put(log, "XY", 2, 100) == FRONT_SQLITE_OK && file_size(p.log_path) == 12392 &&
               log->pMethods->xRead(log, back, 4, 99) == FRONT_SQLITE_OK && !memcmp(back, "pXYp", 4),
           "a write elsewhere: what was gathered first, then the write");
+    /* The last frame's header where what is gathered reaches 120 KiB: its
+     * page still ends the transaction. */
+    static uint8_t large[122860];
+    memset(large, 'l', sizeof large);
+    CHECK(put(log, large, (int)sizeof large, 102) == FRONT_SQLITE_OK, "gathered");
+    frame_header(header, 9);
+    CHECK(put(log, header, 24, 102 + (long long)sizeof large) == FRONT_SQLITE_OK &&
+              put(log, page, 4096, 126 + (long long)sizeof large) == FRONT_SQLITE_OK &&
+              file_size(p.log_path) == 126 + (long long)sizeof large + 4096,
+          "a transaction's end at the size limit: written");
     long long size = 0;
-    CHECK(put(log, page, 100, 102) == FRONT_SQLITE_OK && log->pMethods->xFileSize(log, &size) == FRONT_SQLITE_OK &&
-              size == 12392,
+    CHECK(put(log, page, 100, 126 + (long long)sizeof large + 4096) == FRONT_SQLITE_OK &&
+              log->pMethods->xFileSize(log, &size) == FRONT_SQLITE_OK && size == 226 + (long long)sizeof large + 4096,
           "the size of the file as written");
 
     pair_close(&p);
