@@ -25,8 +25,9 @@
  *    gathered and then goes through as it came;
  *  - what is gathered is written out before any other call on the log
  *    (read, size, sync, truncate, file control, close), once it reaches
- *    120 KiB, and once the page of a frame whose header carries a database
- *    size (the last frame of a transaction) is gathered;
+ *    120 KiB at the end of a frame (a header stays with its page), and once
+ *    the page of a frame whose header carries a database size (the last
+ *    frame of a transaction) is gathered;
  *  - and as a safeguard: should anything still be gathered when SQLite
  *    publishes a commit (the memory barrier on the database file, between
  *    the two copies of the WAL-index header), it is written out right there
@@ -53,7 +54,7 @@
 #include <string.h>
 
 /* A log's gathered frames are written out by this size at most: the unix
- * VFS writes at most 128 KiB - 1 with one call. */
+ * VFS fails a single write of 128 KiB or more (it masks the length). */
 #define CHUNK (120 * 1024)
 /* Bytes of a frame header; its bytes 4-7 hold the database size in pages
  * after a commit, in the last frame of a transaction, and 0 otherwise. */
