@@ -43,9 +43,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def make():
         if not args.writable and not os.path.isfile(path):
-            raise FileNotFoundError(2, f"Database file '{args.database_file}' must exist when --writable is not set", path)
+            raise FileNotFoundError(f"Database file '{args.database_file}' must exist when --writable is not set")
         if args.writable and not os.path.isdir(os.path.dirname(path)):
-            raise FileNotFoundError(2, f"The folder of database file '{args.database_file}' does not exist", path)
+            raise FileNotFoundError(f"The folder of database file '{args.database_file}' does not exist")
         db = ResultDB(path, readonly=not args.writable, synchronous=args.synchronous)
         print("DATABASE FILE", path, flush=True)
         print("Press Ctrl+C to end", flush=True)

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("Layout must be 'flat' or 'prefix'")
         if not os.path.isdir(directory):
             if os.path.exists(directory) or not args.writable:
-                raise FileNotFoundError(2, f"Directory '{args.directory}' does not exist or is not a directory", directory)
+                raise FileNotFoundError(f"Directory '{args.directory}' does not exist or is not a directory")
         store = BufferStore(directory, args.layout, args.hash_algorithm, args.durability,
                             extra_dirs=extra, writable=args.writable, direct_io=args.direct_io)
         return make_app(store, writable=args.writable, lock_timeout=args.lock_timeout)

@@ -5,7 +5,8 @@ port), writes ``failed`` into the status file for every start-up error,
 serves until SIGINT/SIGTERM/SIGHUP or until ``timeout`` seconds pass without
 a request, then shuts down gracefully (in-flight requests may finish) and
 marks the status file ``stopped``. The exit code is 0 for a clean stop and 1
-for a start-up failure, which is also printed as ``error: ...`` on stderr.
+for a start-up failure, which is also printed as ``error: ...`` on stderr,
+as is a status file that cannot be written (then the server stops, exit 1).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Callable
 from .. import errormap
 from .http import HttpApp, HttpServer, new_event_loop
 from .ports import bind_listening_socket
-from .statusfile import StatusFile
+from .statusfile import StatusFile, StatusFileError
 
 LOGGER = logging.getLogger("seamless.server")
 #: Seconds that in-flight requests get to finish at shutdown.
@@ -59,11 +60,11 @@ def serve(make_app: AppFactory, options: ServerOptions) -> int:
             sock.close()
             raise
     except Exception as exc:  # noqa: BLE001 - every start-up failure is reported
-        if status is not None:
-            status.failed(str(exc))
         if not errormap.is_expected(exc) and not isinstance(exc, ValueError):
             LOGGER.exception("start-up failed")
         print(f"error: {exc}", file=sys.stderr)
+        if status is not None and not isinstance(exc, StatusFileError):
+            _report(status.failed, str(exc))
         return errormap.EXIT_FAILURE
     loop = new_event_loop()
     try:
@@ -77,11 +78,14 @@ async def _run(app: HttpApp, sock: socket.socket, status: StatusFile | None,
     server = HttpServer(app)
     await server.start(sock)
     port = sock.getsockname()[1]
-    print(f"{options.name} running on http://{options.host}:{port} (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    address = f"[{options.host}]" if ":" in options.host else options.host
+    print(f"{options.name} running on http://{address}:{port} (Ctrl+C to stop)", file=sys.stderr, flush=True)
     LOGGER.info("%s: listening on %s port %d, status file %s, inactivity timeout %s", options.name,
                 options.host, port, options.status_file or "none", options.timeout or "none")
-    if status is not None:
-        status.running(port)
+    if status is not None and not _report(status.running, port):
+        await server.stop(0)
+        await app.shutdown()
+        return errormap.EXIT_FAILURE
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in SIGNALS:
@@ -95,10 +99,21 @@ async def _run(app: HttpApp, sock: socket.socket, status: StatusFile | None,
             loop.remove_signal_handler(sig)
         await server.stop(SHUTDOWN_GRACE)
         await app.shutdown()
-        if status is not None:
-            status.stopped()
         LOGGER.info("%s: stopped", options.name)
+    if status is not None and not _report(status.stopped):
+        return errormap.EXIT_FAILURE
     return errormap.EXIT_OK
+
+
+def _report(write: Callable[..., None], *args: object) -> bool:
+    """Write the status file; a failure (a folder made read-only, a full
+    disk) is an ``error:`` line, not a traceback. True if it was written."""
+    try:
+        write(*args)
+    except StatusFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 async def _watch_inactivity(app: HttpApp, timeout: float | None, stop: asyncio.Event) -> None:

@@ -44,7 +44,10 @@ def bind_listening_socket(host: str, port: int | None = None,
     port_range (default 49152-65535).
 
     Raises:
-        PortError: the port is taken, or no port of the range is free.
+        PortError: the port is taken, no port of the range is free, or
+            the host cannot be listened on at all (an unknown name, an
+            address of no interface): that is said at once, not after
+            trying every port of the range.
         ValueError: an invalid port or range.
     """
     if port is not None:
@@ -55,7 +58,7 @@ def bind_listening_socket(host: str, port: int | None = None,
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortError(f"{host} port {port} is already in use") from None
-            raise PortError(f"cannot listen on {host} port {port}: {exc.strerror}") from None
+            raise PortError(f"cannot listen on {host} port {port}: {_reason(exc)}") from None
     start, end = port_range or RANDOM_PORT_RANGE
     if not (0 <= start <= 65535 and 0 <= end <= 65535 and start <= end):
         raise ValueError(f"--port-range must be two ports in 0..65535 with START <= END, not {start} {end}")
@@ -64,6 +67,18 @@ def bind_listening_socket(host: str, port: int | None = None,
     for candidate in candidates[:2000]:
         try:
             return _bind(host, candidate)
-        except OSError:
-            continue
+        except OSError as exc:
+            if exc.errno in _NEXT_PORT:
+                continue
+            raise PortError(f"cannot listen on {host}: {_reason(exc)}") from None
     raise PortError(f"No free port available in range {start}-{end}")
+
+
+#: Errors of one port that the next port of a range may not have.
+_NEXT_PORT = (errno.EADDRINUSE, errno.EACCES)
+
+
+def _reason(exc: OSError) -> str:
+    """An OSError's reason without its errno prefix (an unknown host name's
+    too, which is a socket.gaierror)."""
+    return exc.strerror or str(exc)

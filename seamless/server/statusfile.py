@@ -9,6 +9,7 @@ temporary file plus an atomic rename, one JSON line and a newline.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -52,14 +53,24 @@ class StatusFile:
         return contents
 
     def write(self, status: str, **fields: Any) -> None:
-        """Rewrite the file with status and fields added to what was there."""
+        """Rewrite the file with status and fields added to what was there
+        (a ``failed`` drops the port, any other status an earlier run's error).
+
+        Raises:
+            StatusFileError: the file cannot be written (the message names
+            the file and the reason, never a traceback's worth).
+        """
         self.contents = {**self.contents, **fields, "status": status}
-        if status == "failed":
-            self.contents.pop("port", None)
+        self.contents.pop("port" if status == "failed" else "error", None)
         tmp = f"{self.path}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(json.dumps(self.contents) + "\n")
-        os.replace(tmp, self.path)
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(json.dumps(self.contents) + "\n")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise StatusFileError(f"cannot write status file '{self.path}': {exc.strerror or exc}") from None
 
     def running(self, port: int) -> None:
         self.write("running", port=port)

@@ -251,3 +251,47 @@ def test_a_status_file_written_in_place_is_waited_for(tmp_path):
     status.write_text("")
     contents = _start_then_write_status(tmp_path, status, '{"written": "late"}', 0.5)
     assert contents.get("status") == "running" and contents["written"] == "late"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_status_file_that_cannot_be_written_is_an_error_line(tmp_path, kind):
+    """Once the server listens it cannot say so (a directory where the
+    temporary file must go stands for a read-only folder): it stops, exit 1,
+    with one line naming the file."""
+    status = tmp_path / "status.json"
+    status.write_text("{}")
+    (tmp_path / "status.json.tmp").mkdir()
+    code, err, contents = run(kind, [*KINDS[kind](tmp_path), "--port", "0"], status)
+    assert code == 1 and f"error: cannot write status file '{status}'" in err
+    assert "Traceback" not in err and contents == {}
+
+
+def test_a_start_up_failure_with_an_unwritable_status_file(tmp_path):
+    """Both errors are said, each in one line."""
+    status = tmp_path / "status.json"
+    status.write_text("{}")
+    (tmp_path / "status.json.tmp").mkdir()
+    code, err, _ = run("hashserver", [str(tmp_path / "missing"), "--port", "0"], status)
+    assert code == 1 and "Traceback" not in err
+    assert "error: Directory" in err and "does not exist" in err and "error: cannot write status file" in err
+
+
+@pytest.mark.parametrize("host, reason", [("256.1.1.1", "cannot listen on 256.1.1.1"),
+                                          ("192.0.2.1", "Cannot assign requested address")])
+def test_a_host_that_cannot_be_listened_on_fails_at_once(tmp_path, host, reason):
+    """Not a search through the whole port range, and not 'no free port'."""
+    status = tmp_path / "status.json"
+    status.write_text("{}")
+    started = time.monotonic()
+    code, err, contents = run("hashserver", [str(tmp_path), "--host", host, "--port-range", "50000", "60000"], status)
+    assert code == 1 and reason in err and "No free port" not in err
+    assert contents["status"] == "failed" and reason in contents["error"]
+    assert time.monotonic() - started < 20
+
+
+def test_a_later_run_drops_an_earlier_error(tmp_path):
+    status = tmp_path / "status.json"
+    status.write_text("{}")
+    assert run("hashserver", [str(tmp_path / "missing"), "--port", "0"], status)[2]["status"] == "failed"
+    code, _, contents = run("hashserver", [str(tmp_path), "--port", "0", "--timeout", "0.5"], status)
+    assert code == 0 and contents["status"] == "stopped" and "error" not in contents
