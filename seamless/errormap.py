@@ -72,3 +72,13 @@ def http_status(exc: BaseException) -> int:
 def is_expected(exc: BaseException) -> bool:
     """True for errors that deserve a one-line message, not a traceback."""
     return any(isinstance(exc, kind) for kind, _, _ in _table())
+
+
+def public_message(exc: BaseException) -> str:
+    """An error's message for a client of a server: the operating system's
+    reason alone for an OSError of our files (its file name is a path of
+    the server's machine, which a client has no business seeing); our own
+    errors' messages, which never carry such paths, as they are."""
+    if isinstance(exc, OSError) and not isinstance(exc, SeamlessError):
+        return exc.strerror or type(exc).__name__
+    return str(exc)

@@ -16,6 +16,7 @@ import asyncio
 import logging
 from typing import Any
 
+from .. import errormap
 from ..server.http import HttpApp, Request, Response, Router, text
 from . import protocol
 from .store import ResultDB
@@ -74,7 +75,8 @@ class DatabaseApp(HttpApp):
 
     def on_error(self, request: Request, exc: Exception) -> Response:
         LOGGER.error("%s %s failed", request.method, request.path, exc_info=exc)
-        return Response(500, f"ERROR: {type(exc).__name__}: {exc}".encode(), content_type=TEXT)
+        return Response(500, f"ERROR: {type(exc).__name__}: {errormap.public_message(exc)}".encode(),
+                        content_type=TEXT)
 
     async def shutdown(self) -> None:
         loop = asyncio.get_running_loop()

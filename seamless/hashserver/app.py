@@ -104,7 +104,9 @@ class HashserverApp(HttpApp):
         status = errormap.http_status(exc)
         if status >= 500:
             return super().on_error(request, exc)
-        return json_response({"message": str(exc)}, status)
+        if isinstance(exc, OSError):  # the server's own trouble (a folder made read-only): for its log too
+            LOGGER.error("%s %s failed: %s", request.method, request.path, exc)
+        return json_response({"message": errormap.public_message(exc)}, status)
 
     def no_route(self, request: Request, allowed: tuple[str, ...]) -> Response:
         if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
@@ -239,7 +241,11 @@ class HashserverApp(HttpApp):
             await self.outside_locks.wait(cs)
             path = await self._look_up(cs)
         if path is not None:
-            response = self._serve_fd(cs, os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:  # removed since it was looked up (a garbage collection): as if never found
+                fd = None
+            response = None if fd is None else self._serve_fd(cs, fd)
             if response is not None:
                 return response
         if cs in self.store:  # only a compressed form

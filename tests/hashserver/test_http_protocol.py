@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import json
 import os
+import shutil
 import socket
+import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import zstandard
 
+from seamless.server.launch import LaunchedServer
 from server_process import ServerProcess
 
 HELLO = b"hello\n"
@@ -321,3 +327,37 @@ def test_direct_io_server_round_trip(tmp_path):
             s.sendall(f"GET /{cs} HTTP/1.1\r\n\r\n".encode())
             s.recv(100000)
         assert srv.request("GET", f"/{cs}") == (200, data)
+
+
+def test_an_unwritable_folder_is_a_403_without_the_servers_path():
+    """The operating system's reason, not the path (which is logged): the
+    server runs as an unprivileged user, as root may write anywhere."""
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("as root, this needs setpriv to drop privileges")
+        prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    with tempfile.TemporaryDirectory() as name:  # not under pytest's folder, which only its owner may enter
+        _put_into_an_unwritable_folder(Path(name), prefix)
+
+
+def _put_into_an_unwritable_folder(tmp_path: Path, prefix: list[str]) -> None:
+    folder = tmp_path / "buffers"
+    folder.mkdir()
+    if prefix:
+        os.chmod(tmp_path, 0o777)
+        os.chown(folder, 65534, 65534)
+    status = tmp_path / "status.json"
+    status.write_text("{}")
+    os.chmod(status, 0o666)
+    command = [*prefix, sys.executable, "-m", "seamless.hashserver", str(folder), "--writable", "--port", "0"]
+    with LaunchedServer(command, cwd=tmp_path, status_file=status) as srv:
+        os.chmod(folder, 0o555)
+        data = b"no room"
+        cs = hashlib.sha256(data).hexdigest()
+        connection = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+        connection.request("PUT", f"/{cs}", body=data)
+        answer = connection.getresponse()
+        assert (answer.status, json.loads(answer.read())) == (403, {"message": "Permission denied"})
+        connection.close()
+        assert str(folder) in srv.log_tail()
