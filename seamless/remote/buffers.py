@@ -116,7 +116,7 @@ class AsyncBufferClient:
                     self._raise(method, path, response.status, body)
                 return response.status, body
 
-        return await with_retries(self.policy, attempt)
+        return await with_retries(self.policy, attempt, f"{method} {self.url}{path}")
 
     def _raise(self, method: str, path: str, status: int, body: bytes) -> None:
         text = body.decode(errors="replace")[:500]
@@ -131,7 +131,7 @@ class AsyncBufferClient:
     async def healthcheck(self) -> bool:
         try:
             status, _ = await self._request("GET", "/healthcheck")
-        except (RemoteError, aiohttp.ClientError, asyncio.TimeoutError):
+        except RemoteError:
             return False
         return status == 200
 
@@ -211,7 +211,7 @@ class AsyncBufferClient:
                 if response.status == 404:
                     raise CacheMissError(Checksum(key))
                 if response.status in RETRY_STATUSES:
-                    raise TransientHTTPError(response.status, "")
+                    raise TransientHTTPError(response.status, (await response.content.read(200)).decode(errors="replace"))
                 if response.status != 200:
                     self._raise("GET", "/" + key, response.status, await response.read())
                 decoder = _Decoder(response.headers.get("Content-Encoding"))
@@ -236,7 +236,7 @@ class AsyncBufferClient:
                     raise ChecksumMismatchError(
                         f"{self.url}/{key} sent bytes with checksum {hasher.hexdigest()}")
 
-        await with_retries(self.policy, attempt)
+        await with_retries(self.policy, attempt, f"GET {self.url}/{key}")
 
     # ---- uploads -------------------------------------------------------------------
 

@@ -82,7 +82,7 @@ class AsyncDatabaseClient:
                     raise TransientHTTPError(response.status, text)
                 return response.status, text
 
-        status, text = await with_retries(self.policy, attempt)
+        status, text = await with_retries(self.policy, attempt, f"{method} {self.url}/ ({body.get('type')})")
         if status in (200, 404):
             return status, text
         message = text.removeprefix("ERROR: ")

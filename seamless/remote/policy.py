@@ -10,7 +10,8 @@
 * Only transient failures are retried (a refused connection, a dropped
   connection, a timeout, 502/503/504), with exponential backoff and jitter.
   A 4xx answer is the caller's problem and is raised at once; so is a 500
-  (a bug on the server is not cured by asking again).
+  (a bug on the server is not cured by asking again). What still fails
+  after the last attempt is a RemoteError, never the HTTP library's own.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, TypeVar
 
 import aiohttp
+
+from .errors import RemoteError
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -93,16 +96,32 @@ TRANSIENT = (aiohttp.ClientConnectionError, asyncio.TimeoutError, TransientHTTPE
              aiohttp.ClientPayloadError)
 
 
-async def with_retries(policy: Policy, attempt: Callable[[], Awaitable[T]],
+async def with_retries(policy: Policy, attempt: Callable[[], Awaitable[T]], what: str,
                        on_retry: Callable[[BaseException], Any] | None = None) -> T:
-    """Run attempt(), again after a delay when it fails transiently."""
+    """Run attempt(), again after a delay when it fails transiently.
+
+    Raises:
+        RemoteError: the last attempt failed transiently (the server cannot
+            be reached, keeps timing out or answering 502/503/504), or the
+            HTTP layer failed otherwise; the message starts with what (the
+            method and URL) and says why. The HTTP library's own exception
+            is its cause. Errors that attempt() raises itself pass as they are.
+    """
     delays = policy.delays()
     while True:
         try:
             return await attempt()
         except TRANSIENT as exc:
             if not delays:
-                raise
+                raise RemoteError(f"{what}: {_reason(exc)} (after {policy.attempts} attempts)") from exc
             if on_retry is not None:
                 on_retry(exc)
             await asyncio.sleep(delays.pop(0))
+        except aiohttp.ClientError as exc:
+            raise RemoteError(f"{what}: {_reason(exc)}") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.TimeoutError):
+        return f"timed out{': ' + str(exc) if str(exc) else ''}"
+    return str(exc) or type(exc).__name__

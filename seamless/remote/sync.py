@@ -3,19 +3,25 @@
 Every sync client of the process shares one daemon thread that runs an
 event loop; a call submits the coroutine there and waits for its result, so
 connection pools live as long as the clients and blocking code never needs
-an event loop of its own.
+an event loop of its own. A client that is never closed is closed when it
+is garbage-collected or when the interpreter exits, whichever comes first,
+so that no connection pool is left for the HTTP library to warn about.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+import weakref
 from typing import Any, Awaitable, TypeVar
 
 from .buffers import AsyncBufferClient
 from .database import AsyncDatabaseClient
 
 T = TypeVar("T")
+#: Seconds that closing a client may take before the caller goes on.
+CLOSE_SECONDS = 5.0
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
@@ -67,20 +73,35 @@ class _Blocking:
         self.close()
 
     def close(self) -> None:
-        run(self._async.close())
+        self._closer()
+
+    def _attach(self, client: Any) -> None:
+        self._async = client
+        self.url = client.url
+        self._closer = weakref.finalize(self, _close, client)
+
+
+def _close(client: Any) -> None:
+    """Close an async client on the clients' loop (from close(), from the
+    garbage collector, or at exit), waiting a few seconds at most."""
+    loop, thread = _loop, _thread
+    if loop is None or thread is None or not thread.is_alive() or loop.is_closed():
+        return  # it never made a request, or the loop is gone: nothing is open
+    future = asyncio.run_coroutine_threadsafe(client.close(), loop)
+    if threading.current_thread() is not thread:
+        with contextlib.suppress(Exception):
+            future.result(CLOSE_SECONDS)
 
 
 class BufferClient(_Blocking):
     """Blocking client of a hashserver (the methods of AsyncBufferClient)."""
 
     def __init__(self, url: str, **options: Any):
-        self._async = AsyncBufferClient(url, **options)
-        self.url = self._async.url
+        self._attach(AsyncBufferClient(url, **options))
 
 
 class DatabaseClient(_Blocking):
     """Blocking client of a database server (the methods of AsyncDatabaseClient)."""
 
     def __init__(self, url: str, **options: Any):
-        self._async = AsyncDatabaseClient(url, **options)
-        self.url = self._async.url
+        self._attach(AsyncDatabaseClient(url, **options))

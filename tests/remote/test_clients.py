@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 
+import aiohttp
 import pytest
 import zstandard
 
@@ -103,16 +104,37 @@ def test_client_errors_are_not_retried():
 def test_retries_give_up():
     app = Scripted([text("busy", 503)])
     with ThreadedServer(app) as srv, BufferClient(srv.url, policy=FAST_RETRIES) as client:
-        with pytest.raises(Exception, match="503"):
+        what = f"GET {srv.url}/{'ab' * 32}: HTTP 503: busy"
+        with pytest.raises(RemoteError, match=f"{what} .after {FAST_RETRIES.attempts} attempts"):
             client.get("ab" * 32)
         assert app.count == FAST_RETRIES.attempts
 
 
 def test_unreachable_server_is_retried_then_reported():
-    with BufferClient("http://127.0.0.1:9", policy=FAST_RETRIES) as client:
-        with pytest.raises(OSError):
+    """A RemoteError that names the server, for every client and operation."""
+    url = "http://127.0.0.1:9"
+    with BufferClient(url, policy=FAST_RETRIES) as client:
+        with pytest.raises(RemoteError, match=f"GET {url}/{'ab' * 32}: Cannot connect") as caught:
             client.get("ab" * 32)
+        assert isinstance(caught.value.__cause__, aiohttp.ClientConnectorError)
+        with pytest.raises(RemoteError, match=f"GET {url}/has-now: Cannot connect"):
+            client.put_many([b"x"])
         assert client.healthcheck() is False
+    with DatabaseClient(url, policy=FAST_RETRIES) as db:
+        with pytest.raises(RemoteError, match=f"GET {url}/ .transformation.: Cannot connect"):
+            db.get_transformation("ab" * 32)
+        assert db.healthcheck() is False
+
+
+def test_a_server_that_never_answers_is_a_remote_error():
+    """Timeouts too: the client gives up with a RemoteError, not the HTTP
+    library's or asyncio's own exception."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts (the kernel does), never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        policy = Policy(base=0.3, stall=0.3, attempts=2, backoff=0.01)
+        with BufferClient(url, policy=policy) as client:
+            with pytest.raises(RemoteError, match="timed out .after 2 attempts"):
+                client.has(["ab" * 32])
 
 
 def test_a_lying_server_is_caught():
@@ -209,7 +231,7 @@ def test_a_slow_download_is_held_to_its_size(chunked):
     policy = Policy(base=0.5, min_rate=100 << 10, stall=30, attempts=1)
     with Trickle(data, 2 << 10, 0.1, chunked) as srv, BufferClient(srv.url, policy=policy) as client:
         started = time.monotonic()
-        with pytest.raises(asyncio.TimeoutError, match="the download took more than"):
+        with pytest.raises(RemoteError, match="timed out: the download took more than"):
             client.get(hashlib.sha256(data).hexdigest())
         assert time.monotonic() - started < 6
 
@@ -315,6 +337,6 @@ def test_database_client_retries_transient_failures_only():
             assert app.count == 1, answer.status
     app = Scripted([text("busy", 503)])
     with ThreadedServer(app) as srv, DatabaseClient(srv.url, policy=FAST_RETRIES) as client:
-        with pytest.raises(Exception, match="503"):
+        with pytest.raises(RemoteError, match=f"HTTP 503: busy .after {FAST_RETRIES.attempts} attempts"):
             client.get_transformation("ab" * 32)
         assert app.count == FAST_RETRIES.attempts

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -217,3 +219,21 @@ def test_open_needs_something_usable(tmp_path):
         open_buffers(directory=tmp_path / "nothing", writable=False)
     with pytest.raises(ValueError, match="needs a url"):
         open_results()
+
+
+def test_clients_left_open_are_closed_quietly(servers):
+    """A script that never calls close(), on objects kept to the end or
+    dropped at once: no warning about unclosed connections at exit."""
+    _, hs, db = servers
+    script = (
+        "import gc\n"
+        "from seamless.remote import open_buffers, open_results\n"
+        f"kept = open_buffers(url={hs.url!r}); assert kept.has(['ab' * 32]) == [False]\n"
+        f"assert open_buffers(url={hs.url!r}).has(['ab' * 32]) == [False]\n"
+        f"results = open_results(url={db.url!r}); assert results.get_transformation('ab' * 32) is None\n"
+        "gc.collect()\n"
+    )
+    done = subprocess.run([sys.executable, "-W", "error::ResourceWarning", "-c", script],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Unclosed" not in done.stderr and done.stderr == ""
