@@ -57,6 +57,9 @@ BODY_STALL = 60.0
 BODY_MIN_RATE = 16 << 10
 #: Buffers up to this size are read and sent from memory; larger ones with sendfile.
 SMALL_FILE = 256 * 1024
+#: The largest body of a /has-like request: about 500,000 checksums (the
+#: reference's client asks about all of its buffers at once when it exits).
+LIST_BODY = 32 << 20
 #: /has-like requests with more checksums than this run in a thread.
 BIG_LIST = 512
 OCTET_STREAM = "application/octet-stream"
@@ -84,9 +87,9 @@ class HashserverApp(HttpApp):
         self._prefix = store.layout == "prefix"
         router = self.router
         router.add("GET", "/healthcheck", self.healthcheck)
-        router.add("GET", "/has", self.has)
-        router.add("GET", "/has-now", self.has_now)
-        router.add("GET", "/buffer-length", self.buffer_length)
+        router.add("GET", "/has", self.has, max_body=LIST_BODY)
+        router.add("GET", "/has-now", self.has_now, max_body=LIST_BODY)
+        router.add("GET", "/buffer-length", self.buffer_length, max_body=LIST_BODY)
         if writable:
             router.add("PUT", "/promise/{checksum}", self.promise)
             router.add("PUT", "/{checksum}", self.put_buffer, streaming=True, max_body=SMALL_BODY)

@@ -156,6 +156,18 @@ def test_has_and_buffer_length(server):
     assert server.request("GET", "/has", []) == (200, b"[]")
 
 
+@pytest.mark.parametrize("endpoint", ["/has", "/has-now", "/buffer-length"])
+def test_lists_of_hundreds_of_thousands_of_checksums(server, endpoint):
+    """Far beyond the 1 MiB of other bodies: 200,000 checksums (13 MB), as
+    the reference's client sends all its buffers' at once when it exits."""
+    put(server, HELLO)
+    checksums = [os.urandom(32).hex() for _ in range(200_000)] + [HELLO_CS]
+    status, body = server.request("GET", endpoint, checksums)
+    answer = json.loads(body)
+    assert status == 200 and len(answer) == len(checksums)
+    assert answer[-1] in (True, 6) and not any(answer[:-1])
+
+
 def test_has_body_is_json_without_content_type(server):
     put(server, HELLO)
     raw = json.dumps([HELLO_CS]).encode()
