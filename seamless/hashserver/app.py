@@ -10,15 +10,16 @@ as the reference's. Differences, all of them fixes:
   body matches (else 400 ``Incorrect checksum``); a concurrent PUT of the
   same checksum is processed too (200/201) instead of a 202 that promises
   nothing; nothing is ever deleted on failure;
-* GET does not re-hash the file (buffers are verified when written, and by
-  ``seamless-store verify`` at rest), large buffers go out with sendfile;
-  buffers stored only compressed are sent decompressed, which every client
-  can read;
+* GET never sends a file that does not match its name (a 400, as the
+  reference's): small files are hashed as they are read, large ones once
+  per version (verified.py; this server's own uploads are verified while
+  written), then sent with sendfile; buffers stored only compressed are
+  sent decompressed, which every client can read;
 * HEAD works; a number in a /has body is a 400, not a 500; errors do not
   reveal server paths.
 
 Small requests are answered synchronously inside the event loop (a 1 KiB
-GET is an open, a read and a write); anything that may block for long (an
+GET is an open, a read, a hash and a write); anything that may block for long (an
 fsync, a large body, thousands of stats) runs in a thread. PUT bodies above
 1 MiB stream through the native core (hash while writing) in bounded memory;
 from 16 MiB on, the core reads them straight from the socket.
@@ -27,6 +28,7 @@ from 16 MiB on, the core reads them straight from the socket.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import re
@@ -43,6 +45,7 @@ from .compressed import InvalidCompressedPayload, suffix_for
 from .locks import DEFAULT_LOCK_TIMEOUT, OutsideLocks
 from .promises import Promises
 from .store import DIRECT_IO_MIN, BufferStore
+from .verified import VerifiedFiles
 
 LOGGER = logging.getLogger("seamless.hashserver")
 #: Bodies up to this size are read whole and stored in one native call.
@@ -81,6 +84,8 @@ class HashserverApp(HttpApp):
         self.outside_locks = OutsideLocks(store.directory, store.layout == "prefix", lock_timeout)
         #: Checksums with a PUT in progress -> set when it ends.
         self.uploads: dict[str, asyncio.Event] = {}
+        #: Large files found to match their names (hashed once per version).
+        self.verified = VerifiedFiles()
         # Durable writes block on fsync: they run in threads, not in the loop.
         # Without one ("batch", "none"), a small write is a few system calls.
         self.inline_writes = store.durability != "fsync"
@@ -196,18 +201,24 @@ class HashserverApp(HttpApp):
                 return response
         return self._get_slow(cs)
 
-    def _serve_main_file(self, cs: str) -> Response | None:
-        path = os.path.join(self.store.directory, cs[:2], cs) if self._prefix else os.path.join(self.store.directory, cs)
+    def _main_path(self, cs: str) -> str:
+        """Where the buffer's plain file is in the main folder."""
+        return os.path.join(self.store.directory, cs[:2], cs) if self._prefix else os.path.join(self.store.directory, cs)
+
+    def _serve_main_file(self, cs: str) -> Any:
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(self._main_path(cs), os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return None
         return self._serve_fd(cs, fd, check_locks=True)
 
-    def _serve_fd(self, cs: str, fd: int, check_locks: bool = False) -> Response | None:
-        """The file's bytes; None for a file that is not a regular one, or,
-        with check_locks, one that an outside writer may still be writing
-        (recent, and announced by a fresh lock: see _get_slow)."""
+    def _serve_fd(self, cs: str, fd: int, check_locks: bool = False) -> Any:
+        """The file's bytes, once they are known to have the checksum cs
+        (else a 400: the file is corrupt); None for a file that is not a
+        regular one, or, with check_locks, one that an outside writer may
+        still be writing (recent, and announced by a fresh lock: see
+        _get_slow). A large file not yet verified (verified.py) is hashed
+        first, in a thread: then this returns a coroutine."""
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode) or (
@@ -215,9 +226,10 @@ class HashserverApp(HttpApp):
                     and self.outside_locks.held(cs)):
                 os.close(fd)
                 return None
-            if info.st_size > SMALL_FILE:  # sendfile, or direct reads where uploads were written so
-                direct = self.store.direct_io and info.st_size >= DIRECT_IO_MIN
-                return Response(200, FileBody(fd, 0, info.st_size, direct), _headers(cs))
+            if info.st_size > SMALL_FILE:
+                if info in self.verified:
+                    return self._send_file(cs, fd, info)
+                return self._verify_then_send(cs, fd, info)
             data = os.read(fd, info.st_size) if info.st_size else b""
             while len(data) < info.st_size:  # pragma: no cover - short reads are rare
                 more = os.read(fd, info.st_size - len(data))
@@ -228,7 +240,31 @@ class HashserverApp(HttpApp):
             os.close(fd)
             raise
         os.close(fd)
+        if _native.hash(data, self.store.hash_algorithm) != bytes.fromhex(cs):
+            return self._corrupt(cs)
         return Response(200, data, _headers(cs))
+
+    def _send_file(self, cs: str, fd: int, info: os.stat_result) -> Response:
+        """sendfile, or direct reads where uploads were written so."""
+        direct = self.store.direct_io and info.st_size >= DIRECT_IO_MIN
+        return Response(200, FileBody(fd, 0, info.st_size, direct), _headers(cs))
+
+    async def _verify_then_send(self, cs: str, fd: int, info: os.stat_result) -> Response:
+        try:  # the open file itself, whatever its name leads to meanwhile
+            digest, _ = await self._in_thread(_native.hash_file, f"/proc/self/fd/{fd}", self.store.hash_algorithm)
+        except BaseException:
+            os.close(fd)
+            raise
+        if digest != bytes.fromhex(cs):
+            os.close(fd)
+            return self._corrupt(cs)
+        self.verified.add(info)
+        return self._send_file(cs, fd, info)
+
+    def _corrupt(self, cs: str) -> Response:
+        LOGGER.error("the file of buffer %s in %s does not have its checksum: not served", cs, self.store.directory)
+        return json_response({"message": f"File corruption: buffer {cs} does not have the correct "
+                                         f"{self.store.hash_algorithm} checksum."}, 400)
 
     async def _get_slow(self, cs: str) -> Response:
         """Waits for an upload in progress or a promise; then looks in the
@@ -249,6 +285,8 @@ class HashserverApp(HttpApp):
             except FileNotFoundError:  # removed since it was looked up (a garbage collection): as if never found
                 fd = None
             response = None if fd is None else self._serve_fd(cs, fd)
+            if inspect.isawaitable(response):
+                response = await response
             if response is not None:
                 return response
         if cs in self.store:  # only a compressed form
@@ -291,8 +329,7 @@ class HashserverApp(HttpApp):
             try:
                 data = await loop.run_in_executor(None, self.store.get, cs)
             except ChecksumMismatchError:
-                return json_response({"message": f"File corruption: buffer {cs} does not have the correct "
-                                                 f"{self.store.hash_algorithm} checksum."}, 400)
+                return self._corrupt(cs)
             return Response(200, data, _headers(cs))
         stream = await loop.run_in_executor(None, self.store.open, cs)
         # Chunked: the length comes from a sidecar that nothing verifies, and
@@ -333,10 +370,14 @@ class HashserverApp(HttpApp):
         encoding = request.headers.get("content-encoding")
         if suffix_for(encoding) is None and request.body is not None and self.inline_writes:
             created = self.store.write(request.body, cs).created  # a small body: right now
-            return self._stored(cs, created)
+            return self._stored(cs, created, plain=len(request.body) > SMALL_FILE)
         return self._put_later(request, cs, encoding)
 
-    def _stored(self, cs: str, created: bool) -> Response:
+    def _stored(self, cs: str, created: bool, plain: bool) -> Response:
+        """The answer to a PUT that stored its body (plain: as a file of
+        its own, not compressed, and maybe a large one)."""
+        if created and plain:
+            self._remember_verified(cs)
         self.promises.resolve(cs)
         return Response(200, b"OK") if created else Response(201, b"")
 
@@ -353,7 +394,17 @@ class HashserverApp(HttpApp):
             if self.uploads.get(cs) is event:
                 del self.uploads[cs]
             event.set()
-        return self._stored(cs, created)
+        return self._stored(cs, created, plain=suffix_for(encoding) is None)
+
+    def _remember_verified(self, cs: str) -> None:
+        """A file this server wrote (and verified while writing) needs no
+        hashing at its first GET."""
+        try:
+            info = os.stat(self._main_path(cs))
+        except OSError:
+            return
+        if info.st_size > SMALL_FILE:
+            self.verified.add(info)
 
     async def _body_pieces(self, request: Request) -> Any:
         if request.body is not None:

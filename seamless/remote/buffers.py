@@ -124,6 +124,8 @@ class AsyncBufferClient:
             raise ReadOnlyServerError(f"{self.url} does not accept {method} (read-only server)")
         if status == 400 and "Incorrect checksum" in text:
             raise ChecksumMismatchError(f"{self.url}{path}: the server found the body does not match its checksum")
+        if status == 400 and "File corruption" in text:  # ours and the reference's
+            raise ChecksumMismatchError(f"{self.url}{path}: the server's file does not match its checksum")
         raise RemoteError(f"{method} {self.url}{path}: HTTP {status}: {text}")
 
     # ---- presence --------------------------------------------------------------

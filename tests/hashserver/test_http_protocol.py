@@ -373,3 +373,44 @@ def _put_into_an_unwritable_folder(tmp_path: Path, prefix: list[str]) -> None:
         assert (answer.status, json.loads(answer.read())) == (403, {"message": "Permission denied"})
         connection.close()
         assert str(folder) in srv.log_tail()
+
+
+def _corruption(cs: str, algorithm: str = "sha-256") -> dict:
+    return {"message": f"File corruption: buffer {cs} does not have the correct {algorithm} checksum."}
+
+
+@pytest.mark.parametrize("size", [6, 200_000, 3 << 20], ids=["small", "medium", "large"])
+def test_a_file_that_does_not_match_its_name_is_never_served(tmp_path, size):
+    """Whoever put it there (an outside writer, a copy over a buffer, an
+    extra folder): a 400 as the reference's, without the server's path. A
+    large file is hashed once per version: correct, it is served; rewritten,
+    it is hashed again."""
+    data = os.urandom(size)
+    cs = hashlib.sha256(data).hexdigest()
+    main, extra = tmp_path / "main", tmp_path / "extra"
+    (main / cs[:2]).mkdir(parents=True)
+    extra.mkdir()
+    (main / cs[:2] / cs).write_bytes(data)  # written behind the server's back, correct
+    other = os.urandom(32).hex()
+    (extra / other).write_bytes(data)  # in an extra folder (flat: it has no prefix marker), under a wrong name
+    with ServerProcess("hashserver", [str(main), "--extra-dirs", str(extra)], tmp_path) as srv:
+        assert srv.request("GET", f"/{cs}") == (200, data)
+        status, body = srv.request("GET", f"/{other}")
+        assert (status, json.loads(body)) == (400, _corruption(other))
+        rotten = bytes([data[0] ^ 1]) + data[1:]
+        (main / cs[:2] / cs).write_bytes(rotten)  # same size, new version
+        status, body = srv.request("GET", f"/{cs}")
+        assert (status, json.loads(body)) == (400, _corruption(cs))
+        assert str(tmp_path) not in body.decode() and cs in srv.log_tail()
+        (main / cs[:2] / cs).write_bytes(data)
+        assert srv.request("GET", f"/{cs}") == (200, data)
+
+
+def test_a_corrupt_file_of_a_sha3_server(tmp_path):
+    cs = hashlib.sha3_256(HELLO).hexdigest()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / cs).write_bytes(b"jello\n")
+    with ServerProcess("hashserver", [str(tmp_path / "b"), "--layout", "flat", "--hash-algorithm", "sha3-256"],
+                       tmp_path) as srv:
+        status, body = srv.request("GET", f"/{cs}")
+        assert (status, json.loads(body)) == (400, _corruption(cs, "sha3-256"))
