@@ -2,21 +2,25 @@
 
 Endpoints (protocol.md §2, released-versions.md §1): ``GET /healthcheck``,
 ``GET /has``, ``GET /has-now``, ``GET /buffer-length`` (a JSON array of
-checksums in the GET body), ``GET|HEAD /{checksum}``, and when writable
-``PUT /{checksum}`` and ``PUT /promise/{checksum}``; status codes and bodies
-as the reference's. Differences, all of them fixes:
+checksums in the GET body), ``GET|HEAD /{checksum}`` (with single byte
+ranges, ranges.py), and when writable ``PUT /{checksum}`` and
+``PUT /promise/{checksum}``; status codes and bodies as the reference's,
+down to its framework's (a trailing slash is a 307 to the path without it;
+a JSON body is parsed as its Content-Type says). GET never sends a file that
+does not match its name (the reference's 400): small files are hashed as
+they are read, large ones once per version (verified.py; this server's own
+uploads are verified while written), then sent with sendfile. Differences,
+all of them fixes:
 
 * a PUT is always read and verified: an existing buffer gets 201 only if the
   body matches (else 400 ``Incorrect checksum``); a concurrent PUT of the
   same checksum is processed too (200/201) instead of a 202 that promises
   nothing; nothing is ever deleted on failure;
-* GET never sends a file that does not match its name (a 400, as the
-  reference's): small files are hashed as they are read, large ones once
-  per version (verified.py; this server's own uploads are verified while
-  written), then sent with sendfile; buffers stored only compressed are
-  sent decompressed, which every client can read;
+* buffers stored only compressed are sent decompressed, which every client
+  can read;
 * HEAD works; a number in a /has body is a 400, not a 500; errors do not
-  reveal server paths.
+  reveal server paths; several ranges in one request get the whole buffer
+  (200), not a multipart answer.
 
 Small requests are answered synchronously inside the event loop (a 1 KiB
 GET is an open, a read, a hash and a write); anything that may block for long (an
@@ -44,6 +48,7 @@ from . import requests
 from .compressed import InvalidCompressedPayload, suffix_for
 from .locks import DEFAULT_LOCK_TIMEOUT, OutsideLocks
 from .promises import Promises
+from .ranges import RangeRefused, content_range, requested_range
 from .store import DIRECT_IO_MIN, BufferStore
 from .verified import VerifiedFiles
 
@@ -69,8 +74,42 @@ OCTET_STREAM = "application/octet-stream"
 _HEADER_LIST = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z, \t]*")
 
 
-def _headers(checksum: str) -> dict[str, str]:
-    return {"Content-Type": OCTET_STREAM, "Content-Disposition": f'attachment; filename="{checksum}"'}
+def _headers(checksum: str, ranges: bool = True) -> dict[str, str]:
+    """The headers of a buffer's bytes (ranges: whether a Range request of
+    them would be served)."""
+    headers = {"Content-Type": OCTET_STREAM, "Content-Disposition": f'attachment; filename="{checksum}"'}
+    if ranges:
+        headers["Accept-Ranges"] = "bytes"
+    return headers
+
+
+def _ranged(response: Response, wanted: str) -> Response:
+    """The part of a whole buffer's 200 answer that a Range header asks
+    for: a 206, or the refusal (416, 400); the whole answer for several
+    ranges, and for a buffer sent as a stream (decompressed on the way)."""
+    body = response.body
+    if response.status != 200 or not isinstance(body, (bytes, FileBody)):
+        return response
+    size = body.size if isinstance(body, FileBody) else len(body)
+    try:
+        part = requested_range(wanted, size)
+    except RangeRefused as refused:
+        if isinstance(body, FileBody):
+            os.close(body.fd)
+        if refused.status == 416:
+            return Response(416, b"", {"Content-Range": f"bytes */{refused.size}"},
+                            content_type="text/plain; charset=utf-8")
+        return text(refused.message, refused.status)
+    if part is None:
+        return response
+    start, end = part
+    if isinstance(body, FileBody):  # sendfile from the page cache: direct reads need aligned offsets
+        response.body = FileBody(body.fd, body.offset + start, end - start, False)
+    else:
+        response.body = body[start:end]
+    response.status = 206
+    response.headers["Content-Range"] = content_range(start, end, size)
+    return response
 
 
 class HashserverApp(HttpApp):
@@ -126,7 +165,21 @@ class HashserverApp(HttpApp):
                 "Access-Control-Allow-Headers": asked if _HEADER_LIST.fullmatch(asked) else "*",
                 "Access-Control-Max-Age": "600",
             }, content_type="text/plain; charset=utf-8")
+        if len(request.path) > 1 and request.path.endswith("/"):
+            return self._without_slash(request)
         return super().no_route(request, allowed)
+
+    def _without_slash(self, request: Request) -> Response:
+        """A path with a trailing slash, redirected (307) to the path without
+        it if some route has that one (as the reference, whose framework does
+        this), else 404. The redirect names the host the client asked for."""
+        path = request.path[:-1]
+        match = self.router.resolve(request.method, path, request.segments[:-1])
+        if match.route is None and not match.allowed:
+            return super().no_route(request, ())
+        host = request.headers.get("host")
+        target = (f"http://{host}" if host else "") + path + (f"?{request.query}" if request.query else "")
+        return Response(307, b"", {"Location": target})
 
     def finalize(self, request: Request, response: Response) -> None:
         """Permissive CORS, as the reference's (no credentials)."""
@@ -192,14 +245,22 @@ class HashserverApp(HttpApp):
     # ---- reading ----------------------------------------------------------
 
     def get_buffer(self, request: Request) -> Any:
-        """The buffer's bytes. The common case (a plain file in the main
+        """The buffer's bytes, or the range of them that a Range header
+        asks for (ranges.py). The common case (a plain file in the main
         folder, no upload of it in progress) is answered right here."""
         cs = requests.path_checksum(request)
-        if cs not in self.uploads:
-            response = self._serve_main_file(cs)
-            if response is not None:
-                return response
-        return self._get_slow(cs)
+        response = self._serve_main_file(cs) if cs not in self.uploads else None
+        if response is None:
+            response = self._get_slow(cs)
+        wanted = request.headers.get("range")
+        if wanted is None:
+            return response
+        if inspect.isawaitable(response):
+            return self._ranged_later(response, wanted)
+        return _ranged(response, wanted)
+
+    async def _ranged_later(self, response: Any, wanted: str) -> Response:
+        return _ranged(await response, wanted)
 
     def _main_path(self, cs: str) -> str:
         """Where the buffer's plain file is in the main folder."""
@@ -334,7 +395,7 @@ class HashserverApp(HttpApp):
         stream = await loop.run_in_executor(None, self.store.open, cs)
         # Chunked: the length comes from a sidecar that nothing verifies, and
         # a wrong Content-Length would desynchronise the client.
-        return Response(200, StreamBody(self._verified_pieces(cs, stream), None), _headers(cs))
+        return Response(200, StreamBody(self._verified_pieces(cs, stream), None), _headers(cs, ranges=False))
 
     async def _verified_pieces(self, cs: str, stream: Any) -> Any:
         loop = asyncio.get_running_loop()

@@ -56,17 +56,23 @@ def path_checksum(request: Request) -> str:
 def checksum_list(request: Request) -> list[str]:
     """The JSON array of checksums in the body of a /has-like GET."""
     raw = request.body or b""
-    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    declared = request.headers.get("content-type")
     if not raw:
         raise InvalidRequest("missing", ["body"], "Field required", None)
     text = raw.decode("utf-8", errors="replace")
-    if content_type in ("application/json", ""):
+    body: Any = text  # as the reference: a body that is not JSON is a string, not a list
+    if declared is None:  # JSON if it is, as text (no byte order mark)
         try:
-            body: Any = json.loads(text)
+            body = json.loads(text)
         except (ValueError, RecursionError):
-            raise InvalidRequest("json_invalid", ["body"], "JSON decode error", text) from None
-    else:
-        body = text  # as the reference: a non-JSON body is a string, not a list
+            pass
+    elif declared.split(";")[0].strip().lower() in ("application/json", ""):
+        try:  # as bytes: a UTF-8 byte order mark, UTF-16 and UTF-32 are understood
+            body = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InvalidRequest("json_invalid", ["body", exc.pos], "JSON decode error", {}) from None
+        except (ValueError, RecursionError):
+            raise InvalidRequest("json_invalid", ["body", 0], "JSON decode error", {}) from None
     if not isinstance(body, list):
         raise InvalidRequest("list_type", ["body"], "Input should be a valid list", body)
     if all(type(item) is str and len(item) == 64 for item in body):

@@ -96,3 +96,44 @@ def test_documented_fixes(servers):
     for method, path, body, raw, theirs_status, our_status in FIXED:
         assert _send(reference, method, path, body, raw)[0] == theirs_status, (method, path)
         assert _send(ours, method, path, body, raw)[0] == our_status, (method, path)
+
+
+J = {"Content-Type": "application/json"}
+#: (method, path, raw body, headers): status, body (as JSON where it is) and
+#: the headers below answered alike, the Location's server aside.
+SAME_WITH_HEADERS = [
+    ("GET", f"/{CS}", None, {"Range": "bytes=1-2"}),
+    ("GET", f"/{CS}", None, {"Range": "bytes=-2"}),
+    ("GET", f"/{CS}", None, {"Range": "bytes=3-"}),
+    ("GET", f"/{CS}", None, {"Range": "bytes=0-100"}),
+    ("GET", f"/{CS}", None, {"Range": "bytes=9-"}),
+    ("GET", f"/{CS}", None, {"Range": "junk"}),
+    ("GET", f"/{CS}", None, {"Range": "items=1-2"}),
+    ("GET", f"/{CS}", None, {"Range": "bytes=a-b"}),
+    ("GET", f"/{CS}", None, {"Range": "bytes=3-1"}),
+    ("GET", f"/{CS}/", None, {}),
+    ("GET", f"/{CS}/?x=1", None, {"Host": "example.org:1"}),
+    ("PUT", f"/{CS}/", DATA, {}),
+    ("GET", "/has/", b"[]", {}),
+    ("GET", "/nothing/", None, {}),
+    ("GET", "/a/b/", None, {}),
+    ("GET", "/has", b"[nope", {}),
+    ("GET", "/has", b"[nope", J),
+    ("GET", "/has", b"\xef\xbb\xbf[]", {}),
+    ("GET", "/has", b"\xef\xbb\xbf[]", J),
+    ("GET", "/has", f'["{CS}"]'.encode("utf-16"), J),
+]
+COMPARED_HEADERS = ("content-range", "location", "accept-ranges")
+
+
+def test_ranges_redirects_and_json_bodies_alike(servers):
+    reference, ours = servers
+    for server in servers:
+        _send(server, "PUT", f"/{CS}", None, DATA)
+    for method, path, raw, headers in SAME_WITH_HEADERS:
+        answers = []
+        for server in (reference, ours):
+            status, body, got = server.request_full(method, path, raw=raw, headers=headers)
+            got = {k.lower(): v.replace(server.url, "http://SERVER") for k, v in got.items()}
+            answers.append((status, _normal(body), {k: got.get(k) for k in COMPARED_HEADERS}))
+        assert answers[0] == answers[1], (method, path, raw, headers)
