@@ -83,8 +83,10 @@ def _upgrade_legacy_metadata(con: sqlite3.Connection) -> None:
     rows = con.execute('SELECT "checksum", "metadata" FROM "meta_data"').fetchall()
     con.execute('ALTER TABLE "meta_data" RENAME TO "legacy_meta_data"')
     con.execute(TABLES["meta_data"])
+    known = "transformation" in _tables(con)  # a file of the legacy table alone has no results yet
     for checksum, metadata in rows:
-        found = con.execute('SELECT "result" FROM "transformation" WHERE "checksum" = ?', (checksum,)).fetchone()
+        found = con.execute('SELECT "result" FROM "transformation" WHERE "checksum" = ?',
+                            (checksum,)).fetchone() if known else None
         result = found[0] if found else None
         if result is None:
             try:

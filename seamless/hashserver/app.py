@@ -145,7 +145,7 @@ class HashserverApp(HttpApp):
         if isinstance(exc, requests.InvalidRequest):
             return exc.response()
         if isinstance(exc, ChecksumMismatchError):
-            return text("Incorrect checksum", 400)
+            return Response(400, b"Incorrect checksum")  # no Content-Type, as the reference's
         if isinstance(exc, InvalidCompressedPayload):
             return text("Invalid compressed payload", 400)
         status = errormap.http_status(exc)

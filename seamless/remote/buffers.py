@@ -248,7 +248,8 @@ class AsyncBufferClient:
 
     async def put(self, data: Any, checksum: Any = None, *, progress: Progress | None = None) -> Checksum:
         """Upload a bytes-like buffer; return its checksum."""
-        view = memoryview(data).cast("B")
+        view = memoryview(data)
+        view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())  # a strided view: its bytes in order
         key = _hex(checksum) if checksum is not None else _native.hash(view, self.hash_algorithm).hex()
         size = len(view)
 

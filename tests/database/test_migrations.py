@@ -75,6 +75,21 @@ def test_nonempty_legacy_metadata_is_kept(tmp_path):
     assert kept == [(TF2,)]
 
 
+def test_a_file_with_only_a_legacy_metadata_table(tmp_path):
+    """No transformation table yet: records with a result_checksum move over."""
+    path = tmp_path / "seamless.db"
+    con = sqlite3.connect(path)
+    con.execute('CREATE TABLE "meta_data" ("checksum" CHAR(64) NOT NULL PRIMARY KEY, "metadata" TEXT NOT NULL)')
+    con.execute('INSERT INTO "meta_data" VALUES (?, ?)', (TF, json.dumps({"result_checksum": R1})))
+    con.execute('INSERT INTO "meta_data" VALUES (?, ?)', (TF2, json.dumps({"b": 2})))
+    con.commit()
+    con.close()
+    with ResultDB(path) as db:
+        assert db.get_metadata(TF) == {"result_checksum": R1}
+        assert db.get_metadata(TF2) is None
+    assert _versions(path) == list(range(1, SCHEMA_VERSION + 1))
+
+
 def test_from_our_version_1(tmp_path):
     """A file at our schema version 1 gets the later migrations."""
     path = tmp_path / "seamless.db"

@@ -65,6 +65,12 @@ def test_put_get_has_lengths(buffers):
         buffers.get(missing)
 
 
+def test_a_strided_view_is_stored_as_its_bytes_in_order(buffers):
+    view = memoryview(b"0123456789")[::2]
+    cs = buffers.put(view)
+    assert cs.hex() == hashlib.sha256(b"02468").hexdigest() and buffers.get(cs) == b"02468"
+
+
 def test_put_with_wrong_checksum(buffers):
     with pytest.raises(ChecksumMismatchError):
         buffers.put(b"abc", hashlib.sha256(b"abd").hexdigest())
