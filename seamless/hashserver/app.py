@@ -32,6 +32,7 @@ from 16 MiB on, the core reads them straight from the socket.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 import logging
 import os
@@ -129,6 +130,9 @@ class HashserverApp(HttpApp):
         # Without one ("batch", "none"), a small write is a few system calls.
         self.inline_writes = store.durability != "fsync"
         self._prefix = store.layout == "prefix"
+        # Small files are hashed by the standard library: the same digests,
+        # half the time of a call into the native core for 1 KiB.
+        self._small_hash = {"sha-256": hashlib.sha256, "sha3-256": hashlib.sha3_256}[store.hash_algorithm]
         router = self.router
         router.add("GET", "/healthcheck", self.healthcheck)
         router.add("GET", "/has", self.has, max_body=LIST_BODY)
@@ -301,7 +305,7 @@ class HashserverApp(HttpApp):
             os.close(fd)
             raise
         os.close(fd)
-        if _native.hash(data, self.store.hash_algorithm) != bytes.fromhex(cs):
+        if self._small_hash(data).digest() != bytes.fromhex(cs):
             return self._corrupt(cs)
         return Response(200, data, _headers(cs))
 
@@ -431,13 +435,13 @@ class HashserverApp(HttpApp):
         encoding = request.headers.get("content-encoding")
         if suffix_for(encoding) is None and request.body is not None and self.inline_writes:
             created = self.store.write(request.body, cs).created  # a small body: right now
-            return self._stored(cs, created, plain=len(request.body) > SMALL_FILE)
+            return self._stored(cs, created, remember=len(request.body) > SMALL_FILE)
         return self._put_later(request, cs, encoding)
 
-    def _stored(self, cs: str, created: bool, plain: bool) -> Response:
-        """The answer to a PUT that stored its body (plain: as a file of
-        its own, not compressed, and maybe a large one)."""
-        if created and plain:
+    def _stored(self, cs: str, created: bool, remember: bool) -> Response:
+        """The answer to a PUT that stored its body (remember: as a plain
+        file that may be large enough to remember as verified)."""
+        if created and remember:
             self._remember_verified(cs)
         self.promises.resolve(cs)
         return Response(200, b"OK") if created else Response(201, b"")
@@ -455,7 +459,7 @@ class HashserverApp(HttpApp):
             if self.uploads.get(cs) is event:
                 del self.uploads[cs]
             event.set()
-        return self._stored(cs, created, plain=suffix_for(encoding) is None)
+        return self._stored(cs, created, remember=suffix_for(encoding) is None)
 
     def _remember_verified(self, cs: str) -> None:
         """A file this server wrote (and verified while writing) needs no

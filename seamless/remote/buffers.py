@@ -213,7 +213,8 @@ class AsyncBufferClient:
                 if response.status == 404:
                     raise CacheMissError(Checksum(key))
                 if response.status in RETRY_STATUSES:
-                    raise TransientHTTPError(response.status, (await response.content.read(200)).decode(errors="replace"))
+                    said = await response.content.read(200)
+                    raise TransientHTTPError(response.status, said.decode(errors="replace"))
                 if response.status != 200:
                     self._raise("GET", "/" + key, response.status, await response.read())
                 decoder = _Decoder(response.headers.get("Content-Encoding"))
@@ -248,8 +249,8 @@ class AsyncBufferClient:
 
     async def put(self, data: Any, checksum: Any = None, *, progress: Progress | None = None) -> Checksum:
         """Upload a bytes-like buffer; return its checksum."""
-        view = memoryview(data)
-        view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())  # a strided view: its bytes in order
+        view = memoryview(data)  # a strided view is uploaded as its bytes in order, as the local store does
+        view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
         key = _hex(checksum) if checksum is not None else _native.hash(view, self.hash_algorithm).hex()
         size = len(view)
 
