@@ -278,6 +278,7 @@ class ResultDB(ExecutionRecords, CacheRecords):
         queries = [
             'SELECT "checksum" FROM "transformation"', 'SELECT "result" FROM "transformation"',
             'SELECT "result" FROM "meta_data"', 'SELECT "result" FROM "irreproducible_transformation"',
+            'SELECT "checksum" FROM "irreproducible_transformation"',
             'SELECT "input_checksum" FROM "expression"', 'SELECT "result" FROM "expression"',
             'SELECT "syntactic" FROM "syntactic_to_semantic"', 'SELECT "semantic" FROM "syntactic_to_semantic"',
             'SELECT "bucket_checksum" FROM "bucket_probe"',
@@ -286,8 +287,9 @@ class ResultDB(ExecutionRecords, CacheRecords):
         with self._db.read() as con:
             for query in queries:
                 found.update(r[0] for r in con.execute(query))
-            for (text,) in con.execute('SELECT "metadata" FROM "meta_data"'):
-                found.update(_record_checksums(text))
+            for table in ("meta_data", "irreproducible_transformation"):
+                for (text,) in con.execute(f'SELECT "metadata" FROM "{table}"'):
+                    found.update(_record_checksums(text))
         return found
 
 

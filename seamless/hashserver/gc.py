@@ -8,23 +8,26 @@ Two kinds of candidates:
   database refers to, any stored JSON buffer (a transformation's identity
   dict, a directory index, a deep cell...) that is reached makes every
   checksum inside it reached too. This is conservative: a buffer is kept if
-  any reached JSON mentions it.
+  any reached JSON mentions it. JSON buffers are not parsed but scanned for
+  checksums (64 lowercase hex digits), whatever their size, stored plain or
+  compressed, in bounded memory; text that merely looks like a checksum
+  keeps a buffer, never removes one.
 
 Nothing is removed unless asked (``collect(..., apply=True)``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import IO, Iterable
 
 from .store import BufferStore
 
-#: JSON buffers larger than this are not parsed (they are kept, as leaves).
-MAX_JSON_SIZE = 16 << 20
-_HEX64 = re.compile(r"[0-9a-f]{64}")
+#: Bytes of a JSON buffer scanned at a time.
+SCAN_PIECE = 1 << 20
+#: A checksum in JSON text: 64 hex digits, not part of a longer run.
+_NAMED = re.compile(rb"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 
 @dataclass
@@ -36,41 +39,43 @@ class GcPlan:
     reached: int = 0
 
 
-def _checksums_in(value: object) -> Iterable[str]:
-    if isinstance(value, str):
-        if len(value) == 64 and _HEX64.fullmatch(value):
-            yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _checksums_in(key)
-            yield from _checksums_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _checksums_in(item)
-
-
 def reachable(store: BufferStore, roots: Iterable[str]) -> set[str]:
     """Every checksum reached from roots through stored JSON buffers."""
     seen = set(roots)
     pending = list(seen)
     while pending:
-        path = store.get_path(pending.pop())
-        if path is None:
+        checksum = pending.pop()
+        if checksum not in store:
             continue
         try:
-            with open(path, "rb") as f:
-                head = f.read(1)
-                if head not in (b"{", b"["):
-                    continue
-                data = head + f.read(MAX_JSON_SIZE)
-            value = json.loads(data)
-        except (OSError, ValueError):
+            with store.open(checksum) as stream:
+                named = _named_in(stream)
+        except (OSError, LookupError, ValueError):
             continue
-        for checksum in _checksums_in(value):
-            if checksum not in seen:
-                seen.add(checksum)
-                pending.append(checksum)
+        for checksum in named - seen:
+            seen.add(checksum)
+            pending.append(checksum)
     return seen
+
+
+def _named_in(stream: IO[bytes]) -> set[str]:
+    """The checksums a buffer that starts as JSON does ({ or [) names; none
+    for other buffers. Read piece by piece: a piece keeps the last 64 bytes
+    of the one before, so that no checksum is cut in two (one at the end of
+    the buffer so far counts even if more hex digits follow: keeping too
+    much is harmless)."""
+    first = stream.read(1)
+    if first not in (b"{", b"["):
+        return set()
+    found: set[str] = set()
+    text = first
+    while True:
+        piece = stream.read(SCAN_PIECE)
+        text += piece
+        found.update(m.decode() for m in _NAMED.findall(text))
+        if not piece:
+            return found
+        text = text[-64:]
 
 
 def plan(store: BufferStore, *, referenced: Iterable[str] | None = None,

@@ -282,6 +282,15 @@ class TestFileAndProcesses:
         db.set_expression("dd" * 32, [], "plain", "text", "ee" * 32)
         assert {TF, R1, R2, "dd" * 32, "ee" * 32} <= db.referenced_checksums()
 
+    def test_an_irreproducible_records_checksums_stay_referenced(self, db):
+        """Its transformation and the record's sub-buffers too: gc must not
+        remove what the record still describes."""
+        db.set_transformation(TF, R1)
+        db.set_metadata(TF, R1, record(checksum_fields=["node"], node=R2))
+        db.set_irreproducible(TF, R1)
+        assert db.counts()["transformation"] == 0
+        assert {TF, R1, R2} <= db.referenced_checksums()
+
 
 @settings(max_examples=30, deadline=None)
 @given(st.dictionaries(st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32), max_size=30))
