@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 from typing import Any, AsyncIterator, Callable, Iterable, Sequence
 
 import aiohttp
@@ -28,12 +29,20 @@ from ..checksum_class import Checksum
 from ..exceptions import CacheMissError, ChecksumMismatchError
 from .errors import ReadOnlyServerError, RemoteError
 from .policy import RETRY_STATUSES, Deadline, Policy, TransientHTTPError, with_retries
+from .tasks import all_or_none
 
 Progress = Callable[[int, int], Any]
 #: Checksums per /has request.
 HAS_BATCH = 10_000
 #: Pieces of streamed uploads and downloads.
 PIECE = 1 << 20
+
+
+def _bytes_of(data: Any) -> memoryview:
+    """A bytes-like buffer as a flat view of its bytes; a strided view as
+    its bytes in order (a copy), as the local store takes it."""
+    view = memoryview(data)
+    return view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
 
 
 def _hex(checksum: Any) -> str:
@@ -152,10 +161,27 @@ class AsyncBufferClient:
             status, body = await self._request("GET", "/has-now", json_body=keys, ok=(200, 400, 404))
             if status == 200:
                 self._has_now = True
-                return [bool(v) for v in json.loads(body)]
-            self._has_now = False  # an older server: /has (promises count there)
+                return self._answer_list("/has-now", keys, body)
+            self._has_now = False  # an older server: /has, where promises count
         _, body = await self._request("GET", "/has", json_body=keys)
-        return [bool(v) for v in json.loads(body)]  # booleans, or lengths from old servers
+        found = [bool(v) for v in self._answer_list("/has", keys, body)]  # booleans, or lengths from old servers
+        if include_promised or not any(found):
+            return found
+        # Only promised is not stored: /buffer-length answers true for those, a length otherwise.
+        said = [k for k, f in zip(keys, found) if f]
+        _, body = await self._request("GET", "/buffer-length", json_body=said)
+        stored = {k for k, v in zip(said, self._answer_list("/buffer-length", said, body)) if v is not True}
+        return [k in stored for k in keys]
+
+    def _answer_list(self, path: str, keys: list[str], body: bytes) -> list[Any]:
+        """A /has-like answer: one JSON value per checksum asked about."""
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, list) or len(answer) != len(keys):
+            raise RemoteError(f"GET {self.url}{path}: the answer is not a list of {len(keys)} values")
+        return answer
 
     async def lengths(self, checksums: Sequence[Any]) -> list[int | None]:
         """Buffer lengths (None where absent or only promised)."""
@@ -167,7 +193,7 @@ class AsyncBufferClient:
         for i in range(0, len(wanted), HAS_BATCH):
             batch = wanted[i:i + HAS_BATCH]
             _, body = await self._request("GET", "/buffer-length", json_body=batch)
-            lengths.update(zip(batch, json.loads(body)))
+            lengths.update(zip(batch, self._answer_list("/buffer-length", batch, body)))
         for i, (key, p) in enumerate(zip(keys, present)):
             value = lengths.get(key)
             if p and isinstance(value, int) and not isinstance(value, bool):
@@ -187,9 +213,10 @@ class AsyncBufferClient:
         """Stream the buffer into a file (written next to it, renamed when
         complete and verified)."""
         target = os.fspath(path)
-        tmp = f"{target}.part-{os.getpid()}"
+        tmp = f"{target}.part-{os.getpid()}-{secrets.token_hex(4)}"  # two downloads to one path do not meet
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         try:
-            with open(tmp, "wb") as f:
+            with open(fd, "wb") as f:
                 await self._download(_hex(checksum), f.write, progress, reset=lambda: (f.seek(0), f.truncate()))
             os.replace(tmp, target)
         finally:
@@ -249,8 +276,7 @@ class AsyncBufferClient:
 
     async def put(self, data: Any, checksum: Any = None, *, progress: Progress | None = None) -> Checksum:
         """Upload a bytes-like buffer; return its checksum."""
-        view = memoryview(data)  # a strided view is uploaded as its bytes in order, as the local store does
-        view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
+        view = _bytes_of(data)
         key = _hex(checksum) if checksum is not None else _native.hash(view, self.hash_algorithm).hex()
         size = len(view)
 
@@ -268,6 +294,8 @@ class AsyncBufferClient:
         else:
             await self._request("PUT", f"/{key}", size=size, make_body=pieces, ok=(200, 201, 202),
                                 headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)})
+            if progress is not None:  # a server that has it answers before reading it all
+                progress(size, size)
         return Checksum(key)
 
     async def put_file(self, path: str | os.PathLike[str], checksum: Any = None, *,
@@ -299,12 +327,14 @@ class AsyncBufferClient:
 
         await self._request("PUT", f"/{key}", size=size, make_body=pieces, ok=(200, 201, 202),
                             headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)})
+        if progress is not None:  # a server that has it answers before reading it all
+            progress(size, size)
         return Checksum(key)
 
     async def put_many(self, buffers: Iterable[Any], *, progress: Progress | None = None) -> list[Checksum]:
         """Upload many buffers: one presence query, then only the missing
         ones, ``concurrency`` at a time. Returns their checksums in order."""
-        items = [memoryview(b).cast("B") for b in buffers]
+        items = [_bytes_of(b) for b in buffers]
         digests = _native.hash_batch(items, self.hash_algorithm, hex=True) if items else []
         present = await self.has(digests, include_promised=False)
         missing = iter([(d, v) for d, v, p in zip(digests, items, present) if not p])
@@ -318,5 +348,5 @@ class AsyncBufferClient:
                 if progress is not None:
                     progress(done[0], total)
 
-        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+        await all_or_none(worker() for _ in range(self.concurrency))
         return [Checksum(d) for d in digests]

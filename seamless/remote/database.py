@@ -21,6 +21,7 @@ from ..checksum_class import Checksum
 from ..exceptions import ConflictError, MalformedRecordError, RecordNotFoundError
 from .errors import ReadOnlyServerError, RemoteError
 from .policy import RETRY_STATUSES, Policy, TransientHTTPError, with_retries
+from .tasks import all_or_none
 
 #: Items per batch request (the server's limit is 10,000).
 BATCH = 5_000
@@ -114,6 +115,8 @@ class AsyncDatabaseClient:
 
     async def get_transformations(self, tfs: Sequence[Any]) -> list[Checksum | None]:
         keys = [_hex(tf) for tf in tfs]
+        if not keys:  # nothing to ask: and nothing learnt about the server
+            return []
         if self._batches is not False:
             try:
                 found: list[Checksum | None] = []
@@ -133,6 +136,8 @@ class AsyncDatabaseClient:
         """Record many tf -> result pairs; per pair None, or the ConflictError
         that refused it."""
         items = [(_hex(tf), _hex(r)) for tf, r in pairs]
+        if not items:
+            return []
         if self._batches is not False:
             try:
                 outcomes: list[ConflictError | None] = []
@@ -166,7 +171,7 @@ class AsyncDatabaseClient:
             for i, item in queue:
                 results[i] = await fn(item)
 
-        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(items)) or 1)))
+        await all_or_none(worker() for _ in range(min(self.concurrency, len(items)) or 1))
         return results
 
     async def get_rev_transformations(self, result: Any) -> list[Checksum]:

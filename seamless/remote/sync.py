@@ -40,13 +40,31 @@ def _background_loop() -> asyncio.AbstractEventLoop:
 def run(coroutine: Awaitable[T]) -> T:
     """Run a coroutine on the clients' loop and wait for its result.
 
+    An exception in the waiting thread (Ctrl-C) cancels the coroutine and
+    waits a few seconds for its clean-up before it goes on.
+
     Raises:
         RuntimeError: called from the clients' own loop (it would wait for itself).
     """
     loop = _background_loop()
     if threading.current_thread() is _thread:
         raise RuntimeError("a blocking seamless client was called from its own event loop")
-    return asyncio.run_coroutine_threadsafe(coroutine, loop).result()  # type: ignore[arg-type]
+    ended = threading.Event()
+
+    async def guarded() -> T:
+        try:
+            return await coroutine
+        finally:
+            ended.set()
+
+    future = asyncio.run_coroutine_threadsafe(guarded(), loop)
+    try:
+        return future.result()
+    except BaseException:  # Ctrl-C, or a signal handler's exception: the request stops too
+        if not future.done():
+            future.cancel()  # cancels the coroutine on the loop; its clean-up (a partial file) runs
+            ended.wait(CLOSE_SECONDS)
+        raise
 
 
 class _Blocking:

@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import json
 import os
+import signal
 import socket
 import threading
 import time
@@ -340,3 +341,139 @@ def test_database_client_retries_transient_failures_only():
         with pytest.raises(RemoteError, match=f"HTTP 503: busy .after {FAST_RETRIES.attempts} attempts"):
             client.get_transformation("ab" * 32)
         assert app.count == FAST_RETRIES.attempts
+
+
+class WithoutHasNow(CountingHashserver):
+    """Our hashserver as an older one, which has no /has-now."""
+
+    def has_now(self, request):
+        return Response(404, b'{"detail":"Not Found"}', content_type="application/json")
+
+
+def test_put_many_uploads_a_promised_buffer_to_a_server_without_has_now(tmp_path):
+    """There /has counts promises: a promised buffer must still be sent."""
+    app = WithoutHasNow(tmp_path / "b")
+    data = [os.urandom(100) for _ in range(5)]
+    with ThreadedServer(app) as srv, BufferClient(srv.url, policy=FAST_RETRIES) as client:
+        client.promise(hashlib.sha256(data[0]).hexdigest())
+        client.put_many(data)
+        assert app.calls[("PUT", "/{checksum}")] == 5
+        assert [client.get(hashlib.sha256(d).hexdigest()) for d in data] == data
+
+
+def test_an_answer_of_the_wrong_length_is_an_error():
+    app = Scripted([Response(200, b"[]", content_type="application/json")])
+    with ThreadedServer(app) as srv, BufferClient(srv.url, policy=FAST_RETRIES) as client:
+        with pytest.raises(RemoteError, match="not a list of 2 values"):
+            client.has(["ab" * 32, "cd" * 32])
+
+
+class Hasty:
+    """A raw server that answers every PUT with 201 as soon as its head has
+    arrived, without reading the body (as the reference does for a buffer
+    it has), and keeps the connection open."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+
+    def close(self):
+        self.listener.close()
+        for conn in self.connections:
+            conn.close()
+
+
+def test_upload_progress_ends_at_the_total_when_the_server_answers_early(tmp_path):
+    size = 40 << 20
+    data = os.urandom(size)
+    (tmp_path / "f").write_bytes(data)
+    server = Hasty()
+    try:
+        with BufferClient(server.url, policy=Policy(attempts=1)) as client:
+            for upload in (lambda p: client.put(data, progress=p), lambda p: client.put_file(tmp_path / "f", progress=p)):
+                calls: list = []
+                upload(lambda done, total, calls=calls: calls.append((done, total)))
+                assert calls[-1] == (size, size)
+    finally:
+        server.close()
+
+
+class SlowPuts(HttpApp):
+    """Nothing is stored (/has-now: all false); the first PUT fails at once,
+    the others take 0.3 s each. Counts the PUTs that arrive."""
+
+    def __init__(self):
+        super().__init__()
+        self.puts = 0
+        self.router.add("GET", "/has-now", lambda request: Response(
+            200, json.dumps([False] * len(json.loads(request.body))).encode(), content_type="application/json"))
+        self.router.add("PUT", "/{checksum}", self.put)
+
+    async def put(self, request):
+        self.puts += 1
+        if self.puts == 1:
+            return text("bug", 500)
+        await asyncio.sleep(0.3)
+        return Response(200, b"OK")
+
+
+def test_a_failed_put_many_stops_its_other_uploads():
+    app = SlowPuts()
+    with ThreadedServer(app) as srv, BufferClient(srv.url, concurrency=4, policy=FAST_RETRIES) as client:
+        with pytest.raises(RemoteError, match="HTTP 500"):
+            client.put_many([os.urandom(10) for _ in range(40)])
+        started = app.puts
+        time.sleep(1.0)
+        assert started <= 4 and app.puts == started  # none begun after the failure
+
+
+def test_two_downloads_to_one_path_at_once(tmp_path):
+    app = CountingHashserver(tmp_path / "b")
+    data = os.urandom(300_000)
+    target = tmp_path / "out"
+    with ThreadedServer(app) as srv:
+        async def main():
+            async with AsyncBufferClient(srv.url) as client:
+                cs = await client.put(data)
+                await asyncio.gather(client.get_to_file(cs, target), client.get_to_file(cs, target))
+
+        asyncio.run(main())
+    assert target.read_bytes() == data and sorted(os.listdir(tmp_path)) == ["b", "out"]
+
+
+def test_ctrl_c_stops_a_blocking_download_and_leaves_no_partial_file(tmp_path):
+    data = os.urandom(400 << 10)
+    target = tmp_path / "out"
+    with Trickle(data, 4 << 10, 0.05) as srv, BufferClient(srv.url) as client:
+        timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))  # a real Ctrl-C
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                client.get_to_file(hashlib.sha256(data).hexdigest(), target)
+        finally:
+            timer.cancel()
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_empty_batch_teaches_the_client_nothing_about_the_server():
+    """Against a server without batch requests, a later batch still falls back."""
+    result = "cd" * 32
+    app = Scripted([text("ERROR: Malformed request", 400), text(result, 200)])
+    with ThreadedServer(app) as srv, DatabaseClient(srv.url, policy=FAST_RETRIES) as client:
+        assert client.set_transformations([]) == [] and client.get_transformations([]) == []
+        assert app.count == 0
+        assert [c.hex() for c in client.get_transformations(["ab" * 32])] == [result]

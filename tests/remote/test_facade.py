@@ -69,6 +69,7 @@ def test_a_strided_view_is_stored_as_its_bytes_in_order(buffers):
     view = memoryview(b"0123456789")[::2]
     cs = buffers.put(view)
     assert cs.hex() == hashlib.sha256(b"02468").hexdigest() and buffers.get(cs) == b"02468"
+    assert buffers.put_many([memoryview(b"abcdefgh")[1::2]]) == [Checksum(hashlib.sha256(b"bdfh").hexdigest())]
 
 
 def test_put_with_wrong_checksum(buffers):
