@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from ..checksum.sidecar import parse_sidecar_text
@@ -21,7 +22,11 @@ from ..hashserver.layout import detect_layout
 from .common import Progress, human_bytes, run
 
 
-def _open(args: argparse.Namespace, writable: bool) -> BufferStore:
+def _open(args: argparse.Namespace, writable: bool, create: bool = False) -> BufferStore:
+    """The buffer folder; only ``import`` may create it (for the others a
+    missing folder is a typing error, not an empty store)."""
+    if not create and not os.path.isdir(args.directory):
+        raise FileNotFoundError(f"buffer folder '{args.directory}' does not exist or is not a folder")
     layout = args.layout or detect_layout(args.directory)
     return BufferStore(args.directory, layout, args.hash_algorithm, durability="batch" if writable else "none",
                        writable=writable)
@@ -99,7 +104,7 @@ def _gc(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    store = _open(args, writable=True)
+    store = _open(args, writable=True, create=True)
     progress = Progress("import", quiet=args.quiet)
     new = store.import_folder(args.source, progress=lambda n: progress.update(f"{n} buffers"))
     progress.done()

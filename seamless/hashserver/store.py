@@ -587,15 +587,16 @@ class BufferStore:
         result = StoreStats()
         for name, path in self._files():
             base = name.split(".", 1)[0]
-            if not _layout.is_checksum_name(base) or name.endswith(_layout.LENGTH_SUFFIX):
-                continue
+            compressed = name[len(base):] in _layout.COMPRESSED_SUFFIXES
+            if not _layout.is_checksum_name(base) or not (name == base or compressed):
+                continue  # length sidecars, and others' files: an upload's .tmp, a download's .part, a .LOCK
             size = os.lstat(path).st_size
             shard = base[:2] if self.layout == "prefix" else ""
             count, total = result.shards.get(shard, (0, 0))
             result.shards[shard] = (count + 1, total + size)
             result.count += 1
             result.bytes += size
-            result.compressed += name != base
+            result.compressed += compressed
         return result
 
     def verify(self, *, quarantine: bool = True, progress: Any = None, batch: int = 256) -> VerifyReport:

@@ -104,6 +104,26 @@ def test_errors_are_one_line(tmp_path, capsys):
     assert err.startswith("error:") and "Traceback" not in err
 
 
+@pytest.mark.parametrize("command", [["verify"], ["stats"], ["gc", "--scratch", "-"], ["export", "TARGET"]])
+def test_a_missing_folder_is_an_error_and_is_not_created(tmp_path, capsys, command):
+    missing = tmp_path / "missing"
+    args = [command[0], str(missing), *[str(tmp_path / "t") if c == "TARGET" else c for c in command[1:]]]
+    assert main(args) == 1
+    assert "error: buffer folder" in capsys.readouterr().err and not missing.exists()
+
+
+def test_stats_counts_buffers_only(folder, capsys):
+    """Files named after a checksum with another suffix are not buffers: an
+    upload's temporary file, a download's partial one, an outside lock."""
+    some = next(iter(BufferStore(folder))).hex()
+    shard = folder / some[:2] if (folder / some[:2]).is_dir() else folder
+    for suffix in (".tmp", ".part-123-ab", ".LOCK"):
+        (shard / (some + suffix)).write_bytes(b"x")
+    assert main(["stats", str(folder), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["count"] == 12 and data["compressed"] == 0
+
+
 def test_installed_script(folder):
     """The seamless-store script runs as a real process."""
     result = subprocess.run([sys.executable, "-m", "seamless.cli.store", "stats", str(folder)],
