@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 from typing import Any, AsyncIterator, Callable, Iterable, Sequence
 
 import aiohttp
@@ -28,6 +27,7 @@ from .. import _native
 from ..checksum_class import Checksum
 from ..exceptions import CacheMissError, ChecksumMismatchError
 from .errors import ReadOnlyServerError, RemoteError
+from .partial import open_partial
 from .policy import RETRY_STATUSES, Deadline, Policy, TransientHTTPError, with_retries
 from .tasks import all_or_none
 
@@ -213,8 +213,7 @@ class AsyncBufferClient:
         """Stream the buffer into a file (written next to it, renamed when
         complete and verified)."""
         target = os.fspath(path)
-        tmp = f"{target}.part-{os.getpid()}-{secrets.token_hex(4)}"  # two downloads to one path do not meet
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        fd, tmp = open_partial(target)
         try:
             with open(fd, "wb") as f:
                 await self._download(_hex(checksum), f.write, progress, reset=lambda: (f.seek(0), f.truncate()))
@@ -272,7 +271,9 @@ class AsyncBufferClient:
 
     async def promise(self, checksum: Any) -> None:
         """Announce an upload (readers wait for it instead of missing it)."""
-        await self._request("PUT", f"/promise/{_hex(checksum)}", ok=(200, 202))
+        status, _ = await self._request("PUT", f"/promise/{_hex(checksum)}", ok=(200, 202, 404))
+        if status == 404:  # a read-only server has no such route (ours and the reference's)
+            raise ReadOnlyServerError(f"{self.url} takes no promises (read-only server)")
 
     async def put(self, data: Any, checksum: Any = None, *, progress: Progress | None = None) -> Checksum:
         """Upload a bytes-like buffer; return its checksum."""

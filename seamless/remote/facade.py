@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from ..checksum_class import Checksum
 from ..database.store import ResultDB
-from ..exceptions import ConflictError
+from ..exceptions import ConflictError, ReadOnlyStoreError
 from ..hashserver import layout as _layout
 from ..hashserver.store import BufferStore
 from .errors import ReadOnlyServerError
+from .partial import open_partial
 
 if TYPE_CHECKING:  # pragma: no cover - the HTTP clients are imported when first used
     from .sync import BufferClient, DatabaseClient
@@ -84,11 +85,19 @@ class LocalBuffers(Buffers):
     def __repr__(self) -> str:
         return f"LocalBuffers({self.store.directory!r})"
 
+    def promise(self, checksum: Any) -> None:
+        """Nothing to announce in process; checked as a server checks it."""
+        _layout.as_checksum(checksum)
+        if not self.store.writable:
+            raise ReadOnlyStoreError(f"the buffer folder {self.store.directory} is open for reading only")
+
     def has(self, checksums: Sequence[Any]) -> list[bool]:
-        return self.store.has(list(checksums)) if checksums else []
+        keys = list(checksums)
+        return self.store.has(keys) if keys else []
 
     def lengths(self, checksums: Sequence[Any]) -> list[int | None]:
-        return self.store.lengths(list(checksums)) if checksums else []
+        keys = list(checksums)
+        return self.store.lengths(keys) if keys else []
 
     def get(self, checksum: Any) -> bytes:
         return self.store.get(checksum, verify=True)
@@ -97,25 +106,27 @@ class LocalBuffers(Buffers):
         from .. import _native
 
         target = os.fspath(path)
-        tmp = f"{target}.part-{os.getpid()}"
-        try:
-            with self.store.open(checksum) as source, open(tmp, "wb") as sink:
-                hasher = _native.Hasher(self.store.hash_algorithm)
-                done = 0
-                while piece := source.read(1 << 20):
-                    hasher.update(piece)
-                    sink.write(piece)
-                    done += len(piece)
-                    if progress is not None:
-                        progress(done, 0)
-            if hasher.hexdigest() != Checksum(checksum).hex():
-                from ..exceptions import ChecksumMismatchError
+        total = self.store.lengths([checksum])[0] or 0
+        with self.store.open(checksum) as source:
+            fd, tmp = open_partial(target)
+            try:
+                with open(fd, "wb") as sink:
+                    hasher = _native.Hasher(self.store.hash_algorithm)
+                    done = 0
+                    while piece := source.read(1 << 20):
+                        hasher.update(piece)
+                        sink.write(piece)
+                        done += len(piece)
+                        if progress is not None:
+                            progress(done, total)
+                if hasher.hexdigest() != Checksum(checksum).hex():
+                    from ..exceptions import ChecksumMismatchError
 
-                raise ChecksumMismatchError(f"stored buffer {Checksum(checksum)} is corrupt")
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+                    raise ChecksumMismatchError(f"stored buffer {Checksum(checksum)} is corrupt")
+                os.replace(tmp, target)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
 
     def put(self, data: Any, checksum: Any = None) -> Checksum:
         return self.store.put(data, checksum)

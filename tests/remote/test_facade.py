@@ -12,10 +12,11 @@ import sys
 import pytest
 
 from seamless import Checksum
-from seamless.exceptions import (CacheMissError, ChecksumMismatchError, ConflictError, MalformedRecordError,
-                                 ReadOnlyStoreError)
+from seamless.exceptions import (CacheMissError, ChecksumMismatchError, ConflictError, InvalidChecksumError,
+                                 MalformedRecordError, ReadOnlyStoreError)
 from seamless.remote import (DatabaseClient, LocalBuffers, LocalResults, RemoteBuffers, RemoteResults, open_buffers,
                              open_results)
+from seamless.remote.partial import open_partial
 from server_process import ServerProcess
 
 
@@ -244,3 +245,41 @@ def test_clients_left_open_are_closed_quietly(servers):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "Unclosed" not in done.stderr and done.stderr == ""
+
+
+def test_promise_is_checked_alike(buffers, servers, tmp_path):
+    """A bad checksum, and a promise to a store that takes no writes."""
+    root, hs, _ = servers
+    buffers.promise("ab" * 32)
+    with pytest.raises(InvalidChecksumError):
+        buffers.promise("zz")
+    with ServerProcess("hashserver", [str(root / "buffers")], tmp_path) as ro:
+        for access in (open_buffers(directory=root / "buffers", writable=False), open_buffers(url=ro.url)):
+            with access, pytest.raises(ReadOnlyStoreError):
+                access.promise("ab" * 32)
+
+
+def test_no_list_is_a_type_error_alike(buffers):
+    for call in (buffers.has, buffers.lengths):
+        with pytest.raises(TypeError):
+            call(None)
+
+
+def test_download_progress_has_its_total_alike(buffers, tmp_path):
+    data = os.urandom(3 << 20)
+    cs = buffers.put(data)
+    calls: list = []
+    buffers.get_to_file(cs, tmp_path / "out", progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (len(data), len(data)) and all(total == len(data) for _, total in calls)
+    assert (tmp_path / "out").read_bytes() == data and os.listdir(tmp_path) == ["out"]
+
+
+def test_partial_files_have_names_of_their_own(tmp_path):
+    target = str(tmp_path / "out")
+    (fd1, name1), (fd2, name2) = open_partial(target), open_partial(target)
+    os.close(fd1)
+    os.close(fd2)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert name1 != name2 and name1.startswith(target + ".part-")
+    assert os.stat(name1).st_mode & 0o777 == 0o666 & ~mask
