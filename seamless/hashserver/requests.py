@@ -59,20 +59,21 @@ def checksum_list(request: Request) -> list[str]:
     declared = request.headers.get("content-type")
     if not raw:
         raise InvalidRequest("missing", ["body"], "Field required", None)
-    text = raw.decode("utf-8", errors="replace")
-    body: Any = text  # as the reference: a body that is not JSON is a string, not a list
-    if declared is None:  # JSON if it is, as text (no byte order mark)
-        try:
-            body = json.loads(text)
-        except (ValueError, RecursionError):
-            pass
-    elif declared.split(";")[0].strip().lower() in ("application/json", ""):
+    body: Any
+    if declared is not None and declared.split(";")[0].strip().lower() in ("application/json", ""):
         try:  # as bytes: a UTF-8 byte order mark, UTF-16 and UTF-32 are understood
             body = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise InvalidRequest("json_invalid", ["body", exc.pos], "JSON decode error", {}) from None
         except (ValueError, RecursionError):
             raise InvalidRequest("json_invalid", ["body", 0], "JSON decode error", {}) from None
+    else:  # as the reference: a body that is not JSON is a string, not a list
+        body = raw.decode("utf-8", errors="replace")
+        if declared is None:  # JSON if it is, as text (no byte order mark)
+            try:
+                body = json.loads(body)
+            except (ValueError, RecursionError):
+                pass
     if not isinstance(body, list):
         raise InvalidRequest("list_type", ["body"], "Input should be a valid list", body)
     if all(type(item) is str and len(item) == 64 for item in body):

@@ -11,10 +11,13 @@ import errno
 import random
 import socket
 
+from .. import errormap
 from ..exceptions import SeamlessError
 
 #: With no port given, a random free port from this range (as the reference).
 RANDOM_PORT_RANGE = (49152, 65535)
+#: Errors of one port that the next port of a range may not have.
+_NEXT_PORT = (errno.EADDRINUSE, errno.EACCES)
 
 
 class PortError(SeamlessError, OSError):
@@ -58,7 +61,7 @@ def bind_listening_socket(host: str, port: int | None = None,
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortError(f"{host} port {port} is already in use") from None
-            raise PortError(f"cannot listen on {host} port {port}: {_reason(exc)}") from None
+            raise PortError(f"cannot listen on {host} port {port}: {errormap.public_message(exc)}") from None
     start, end = port_range or RANDOM_PORT_RANGE
     if not (0 <= start <= 65535 and 0 <= end <= 65535 and start <= end):
         raise ValueError(f"--port-range must be two ports in 0..65535 with START <= END, not {start} {end}")
@@ -70,15 +73,5 @@ def bind_listening_socket(host: str, port: int | None = None,
         except OSError as exc:
             if exc.errno in _NEXT_PORT:
                 continue
-            raise PortError(f"cannot listen on {host}: {_reason(exc)}") from None
+            raise PortError(f"cannot listen on {host}: {errormap.public_message(exc)}") from None
     raise PortError(f"No free port available in range {start}-{end}")
-
-
-#: Errors of one port that the next port of a range may not have.
-_NEXT_PORT = (errno.EADDRINUSE, errno.EACCES)
-
-
-def _reason(exc: OSError) -> str:
-    """An OSError's reason without its errno prefix (an unknown host name's
-    too, which is a socket.gaierror)."""
-    return exc.strerror or str(exc)
