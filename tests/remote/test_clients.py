@@ -436,9 +436,11 @@ def test_a_failed_put_many_stops_its_other_uploads():
     with ThreadedServer(app) as srv, BufferClient(srv.url, concurrency=4, policy=FAST_RETRIES) as client:
         with pytest.raises(RemoteError, match="HTTP 500"):
             client.put_many([os.urandom(10) for _ in range(40)])
-        started = app.puts
+        # Up to four were on their way when the first failed (one may reach the
+        # server just after); were the rest not cancelled, more would have begun
+        # within a second, each of the others taking 0.3 s.
         time.sleep(1.0)
-        assert started <= 4 and app.puts == started  # none begun after the failure
+        assert app.puts <= 4
 
 
 def test_two_downloads_to_one_path_at_once(tmp_path):
