@@ -107,16 +107,18 @@ def _get_buffer_info(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
 
 
 def _code_lookup(message: str, lookup: Callable[..., Any]) -> Callable[[ResultDB, str, dict[str, Any]], Answer]:
-    def get(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
+    def get(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
         celltype, subcelltype = _fields(rq, ("celltype", "subcelltype"), message)
-        if not isinstance(celltype, str) or not isinstance(subcelltype, str):
+        if cs is None or not isinstance(celltype, str) or not isinstance(subcelltype, str):
             raise unknown_key()  # nothing can be stored under such a key
         return _found([c.hex() for c in lookup(db, cs, celltype, subcelltype)])
     return get
 
 
-def _get_expression(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
+def _get_expression(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     celltype, path, target = _fields(rq, ("celltype", "path", "target_celltype"), "Malformed expression request")
+    if cs is None:
+        raise unknown_key()
     try:
         result = db.get_expression(cs, path, celltype, target)
     except MalformedRecordError:
@@ -132,10 +134,12 @@ def _get_metadata(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
     return _found(db.get_metadata(cs))
 
 
-def _get_irreproducible(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
+def _get_irreproducible(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     result = rq.get("result")
     if result is not None:
         result = _checksum(result, "Malformed irreproducible request")
+    if cs is None:
+        raise unknown_key()
     return _found(db.get_irreproducible(cs, result))
 
 
@@ -161,6 +165,10 @@ def _get_transformations(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> An
 def _get_protocol(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     return 200, json.dumps(PROTOCOL)
 
+
+#: Lookups whose other fields are checked before their checksum, so that a
+#: null checksum with a missing field is "Malformed", not "Unknown key".
+CHECKS_FIELDS_FIRST = frozenset({"semantic_to_syntactic", "syntactic_to_semantic", "expression", "irreproducible"})
 
 GETS: dict[str, Callable[[ResultDB, Any, dict[str, Any]], Answer]] = {
     "protocol": _get_protocol,
@@ -342,11 +350,14 @@ def parse(method: str, raw: bytes, writable: bool) -> Operation:
         if "checksum" not in request:
             raise malformed()
         value = request["checksum"]
-        if value is None:
-            if method == "GET":
-                raise unknown_key()
+        if value is not None:
+            cs = _checksum(value, "Malformed request")
+        elif method == "PUT":
             raise malformed()
-        cs = _checksum(value, "Malformed request")
+        elif kind not in CHECKS_FIELDS_FIRST:
+            raise unknown_key()
+        # else: its other fields are checked first, as the reference's do,
+        # and then nothing is stored under a null key
     if method == "GET":
         return Operation(False, _run_get(GETS[kind], cs, request))
     if kind not in PUTS:
