@@ -41,7 +41,7 @@ class CacheRecords:
             merged = {**json.loads(row[0]), **value} if row else value
             con.execute(
                 'INSERT OR REPLACE INTO "buffer_info" VALUES (?, ?)',
-                (key, json.dumps(merged, sort_keys=True, indent=2)),
+                (key, validation.json_text(merged, "buffer info", sort_keys=True, indent=2)),
             )
         return merged
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import ConflictError, MalformedRecordError, RecordNotFoundError
+from ..exceptions import ConflictError, RecordNotFoundError
 from . import validation
 from .sql import ADD_REVERSE
 from .validation import checksum_hex
@@ -65,7 +65,7 @@ class ExecutionRecords:
                 con.execute('INSERT INTO "transformation" VALUES (?, ?)', (key, res))
             con.execute(ADD_REVERSE, (res, key, res, key))
             if stored is None:
-                con.execute('INSERT INTO "meta_data" VALUES (?, ?, json(?))', (key, res, json.dumps(body)))
+                con.execute('INSERT INTO "meta_data" VALUES (?, ?, json(?))', (key, res, validation.json_text(body, "execution record")))
         return stored is None
 
     # ---- irreproducible results -------------------------------------------
@@ -123,14 +123,13 @@ class ExecutionRecords:
         with self._db.write() as con:
             con.execute(
                 'INSERT OR REPLACE INTO "bucket_probe" VALUES (?, ?, ?, ?, json(?))',
-                (bucket_kind, label, checksum, captured_at, json.dumps(tokens)),
+                (bucket_kind, label, checksum, captured_at, validation.json_text(tokens, "freshness_tokens")),
             )
 
     def get_bucket_probe(self, bucket_kind: str, label: str) -> dict[str, Any] | None:
         """The stored probe {"bucket_kind", "label", "bucket_checksum",
         "captured_at", "freshness_tokens"}, or None."""
-        if not isinstance(bucket_kind, str) or not isinstance(label, str):
-            raise MalformedRecordError("bucket probe lookups need a bucket_kind and a label")
+        validation.bucket_probe_key(bucket_kind, label)
         row = self._db.get().execute(
             'SELECT "bucket_checksum", "captured_at", "freshness_tokens" FROM "bucket_probe" '
             'WHERE "bucket_kind" = ? AND "label" = ?',

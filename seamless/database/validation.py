@@ -82,6 +82,17 @@ def buffer_info(value: Any) -> dict[str, Any]:
     return out
 
 
+def json_text(value: Any, what: str, **layout: Any) -> str:
+    """The JSON text of a value that is stored or sent. NaN and Infinity are
+    refused here, before any SQL runs or any request goes out: they are not
+    JSON, and SQLite's json() would fail on them with an error of its own.
+    A value of a type JSON has no form for stays a TypeError."""
+    try:
+        return json.dumps(value, allow_nan=False, **layout)
+    except ValueError as exc:  # NaN, Infinity, a circular reference
+        raise MalformedRecordError(f"{what} is not JSON: {exc}") from None
+
+
 def json_object(value: Any, what: str) -> dict[str, Any]:
     """A JSON object given as a dict or as the text of one."""
     if isinstance(value, str):
@@ -109,6 +120,13 @@ def execution_record(tf: str, result: str, value: Any) -> dict[str, Any]:
     ):
         raise MalformedRecordError("execution record 'checksum_fields' must be a list of names")
     return record
+
+
+def bucket_probe_key(kind: Any, label: Any) -> None:
+    """The key of a bucket-probe lookup: two strings (nothing else can be
+    stored)."""
+    if not isinstance(kind, str) or not isinstance(label, str):
+        raise MalformedRecordError("bucket probe lookups need a bucket_kind and a label")
 
 
 def bucket_probe(kind: Any, label: Any, captured_at: Any) -> None:

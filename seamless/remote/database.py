@@ -18,6 +18,7 @@ from typing import Any, Iterable, Sequence
 import aiohttp
 
 from ..checksum_class import Checksum
+from ..database import validation
 from ..exceptions import ConflictError, MalformedRecordError, RecordNotFoundError
 from .errors import ReadOnlyServerError, RemoteError
 from .policy import RETRY_STATUSES, Policy, TransientHTTPError, with_retries
@@ -27,8 +28,16 @@ from .tasks import all_or_none
 BATCH = 5_000
 
 
-def _hex(checksum: Any) -> str:
-    return checksum.hex() if isinstance(checksum, Checksum) else Checksum(checksum).hex()
+def _hex(checksum: Any, field: str = "checksum") -> str:
+    """A checksum argument as hex, refused as ResultDB refuses it."""
+    return checksum.hex() if isinstance(checksum, Checksum) else validation.checksum_hex(checksum, field)
+
+
+def _code_key(celltype: Any, subcelltype: Any) -> None:
+    """The key fields of a semantic/syntactic lookup, refused as ResultDB
+    refuses them (the server would answer "nothing stored")."""
+    validation.subcelltype(celltype, "celltype")
+    validation.subcelltype(subcelltype, "subcelltype")
 
 
 class AsyncDatabaseClient:
@@ -72,7 +81,7 @@ class AsyncDatabaseClient:
         """One protocol request; (status, text) of a 200 or 404 answer,
         other statuses raised as exceptions."""
         session = self._open()
-        data = json.dumps(body).encode()
+        data = validation.json_text(body, f"the {body.get('type')} request").encode()
 
         async def attempt() -> tuple[int, str]:
             async with self._slots, session.request(  # type: ignore[union-attr]
@@ -111,7 +120,7 @@ class AsyncDatabaseClient:
         return None if text is None else Checksum(text.strip())
 
     async def set_transformation(self, tf: Any, result: Any) -> None:
-        await self._put({"type": "transformation", "checksum": _hex(tf), "value": _hex(result)})
+        await self._put({"type": "transformation", "checksum": _hex(tf), "value": _hex(result, "result")})
 
     async def get_transformations(self, tfs: Sequence[Any]) -> list[Checksum | None]:
         keys = [_hex(tf) for tf in tfs]
@@ -135,7 +144,7 @@ class AsyncDatabaseClient:
     async def set_transformations(self, pairs: Iterable[tuple[Any, Any]]) -> list[ConflictError | None]:
         """Record many tf -> result pairs; per pair None, or the ConflictError
         that refused it."""
-        items = [(_hex(tf), _hex(r)) for tf, r in pairs]
+        items = [(_hex(tf), _hex(r, "result")) for tf, r in pairs]
         if not items:
             return []
         if self._batches is not False:
@@ -175,7 +184,7 @@ class AsyncDatabaseClient:
         return results
 
     async def get_rev_transformations(self, result: Any) -> list[Checksum]:
-        text = await self._get({"type": "rev_transformations", "checksum": _hex(result)})
+        text = await self._get({"type": "rev_transformations", "checksum": _hex(result, "result")})
         return [] if text is None else list(dict.fromkeys(Checksum(tf) for tf in json.loads(text)))
 
     # ---- execution records, irreproducible results ------------------------------
@@ -185,15 +194,15 @@ class AsyncDatabaseClient:
         return None if text is None else json.loads(text)
 
     async def set_metadata(self, tf: Any, result: Any, record: Any) -> None:
-        await self._put({"type": "metadata", "checksum": _hex(tf), "result": _hex(result), "value": record})
+        await self._put({"type": "metadata", "checksum": _hex(tf), "result": _hex(result, "result"), "value": record})
 
     async def set_irreproducible(self, tf: Any, result: Any) -> None:
-        await self._put({"type": "irreproducible", "checksum": _hex(tf), "result": _hex(result)})
+        await self._put({"type": "irreproducible", "checksum": _hex(tf), "result": _hex(result, "result")})
 
     async def get_irreproducible(self, tf: Any, result: Any = None) -> list[dict[str, Any]]:
         body: dict[str, Any] = {"type": "irreproducible", "checksum": _hex(tf)}
         if result is not None:
-            body["result"] = _hex(result)
+            body["result"] = _hex(result, "result")
         text = await self._get(body)
         return [] if text is None else json.loads(text)
 
@@ -207,16 +216,18 @@ class AsyncDatabaseClient:
         await self._put({"type": "buffer_info", "checksum": _hex(checksum), "value": info})
 
     async def get_bucket_probe(self, bucket_kind: str, label: str) -> dict[str, Any] | None:
+        validation.bucket_probe_key(bucket_kind, label)
         text = await self._get({"type": "bucket_probe", "bucket_kind": bucket_kind, "label": label})
         return None if text is None else json.loads(text)
 
     async def set_bucket_probe(self, bucket_kind: str, label: str, bucket_checksum: Any,
                                freshness_tokens: Any, captured_at: str) -> None:
         await self._put({"type": "bucket_probe", "bucket_kind": bucket_kind, "label": label,
-                         "bucket_checksum": _hex(bucket_checksum), "freshness_tokens": freshness_tokens,
+                         "bucket_checksum": _hex(bucket_checksum, "bucket_checksum"), "freshness_tokens": freshness_tokens,
                          "captured_at": captured_at})
 
     async def get_expression(self, checksum: Any, path: Any, celltype: str, target_celltype: str) -> Checksum | None:
+        validation.expression_key(path, celltype, target_celltype)
         text = await self._get({"type": "expression", "checksum": _hex(checksum), "path": path,
                                 "celltype": celltype, "target_celltype": target_celltype})
         return None if text is None else Checksum(text.strip())
@@ -224,23 +235,25 @@ class AsyncDatabaseClient:
     async def set_expression(self, checksum: Any, path: Any, celltype: str, target_celltype: str,
                              result: Any) -> None:
         await self._put({"type": "expression", "checksum": _hex(checksum), "path": path, "celltype": celltype,
-                         "target_celltype": target_celltype, "value": _hex(result)})
+                         "target_celltype": target_celltype, "value": _hex(result, "result")})
 
     async def get_rev_expression(self, result: Any) -> list[dict[str, Any]]:
-        text = await self._get({"type": "rev_expression", "checksum": _hex(result)})
+        text = await self._get({"type": "rev_expression", "checksum": _hex(result, "result")})
         return [] if text is None else json.loads(text)
 
     async def set_semantic_to_syntactic(self, semantic: Any, celltype: str, subcelltype: str,
                                         syntactic: Iterable[Any]) -> None:
-        await self._put({"type": "semantic_to_syntactic", "checksum": _hex(semantic), "celltype": celltype,
-                         "subcelltype": subcelltype, "value": [_hex(s) for s in syntactic]})
+        await self._put({"type": "semantic_to_syntactic", "checksum": _hex(semantic, "semantic"), "celltype": celltype,
+                         "subcelltype": subcelltype, "value": [_hex(s, "syntactic") for s in syntactic]})
 
     async def get_semantic_to_syntactic(self, semantic: Any, celltype: str, subcelltype: str) -> list[Checksum]:
-        text = await self._get({"type": "semantic_to_syntactic", "checksum": _hex(semantic),
+        _code_key(celltype, subcelltype)
+        text = await self._get({"type": "semantic_to_syntactic", "checksum": _hex(semantic, "semantic"),
                                 "celltype": celltype, "subcelltype": subcelltype})
         return [] if text is None else [Checksum(c) for c in json.loads(text)]
 
     async def get_syntactic_to_semantic(self, syntactic: Any, celltype: str, subcelltype: str) -> list[Checksum]:
-        text = await self._get({"type": "syntactic_to_semantic", "checksum": _hex(syntactic),
+        _code_key(celltype, subcelltype)
+        text = await self._get({"type": "syntactic_to_semantic", "checksum": _hex(syntactic, "syntactic"),
                                 "celltype": celltype, "subcelltype": subcelltype})
         return [] if text is None else [Checksum(c) for c in json.loads(text)]

@@ -222,6 +222,38 @@ def test_expressions_and_code_checksums(results):
     assert results.get_syntactic_to_semantic(syntactic[1], "python", "transformer") == [semantic]
 
 
+ODD_INPUTS = {
+    "a null checksum": (InvalidChecksumError, lambda r, cs: r.get_transformation(None)),
+    "a null result": (InvalidChecksumError, lambda r, cs: r.set_irreproducible(cs, None)),
+    "a null checksum in a batch": (InvalidChecksumError, lambda r, cs: r.set_transformations([(None, cs)])),
+    "a celltype that is not a string": (MalformedRecordError,
+                                        lambda r, cs: r.get_semantic_to_syntactic(cs, 5, "transformer")),
+    "an expression's celltype that is not a string": (MalformedRecordError,
+                                                      lambda r, cs: r.get_expression(cs, [], 5, "plain")),
+    "a bucket kind that is not a string": (MalformedRecordError, lambda r, cs: r.get_bucket_probe(5, "label")),
+    "NaN in an execution record": (MalformedRecordError, lambda r, cs: r.set_metadata(
+        cs, cs, {"schema_version": 1, "tf_checksum": cs.hex(), "result_checksum": cs.hex(), "t": float("nan")})),
+    "Infinity in freshness tokens": (MalformedRecordError, lambda r, cs: r.set_bucket_probe(
+        "node", cs.hex(), cs, {"t": float("inf")}, "2026-11-24T00:00:00Z")),
+    "NaN in buffer info": (MalformedRecordError, lambda r, cs: r.set_buffer_info(cs, {"x": float("nan")})),
+    "bytes in buffer info": (TypeError, lambda r, cs: r.set_buffer_info(cs, {"x": b"ab"})),
+}
+
+
+@pytest.mark.parametrize("case", ODD_INPUTS)
+def test_odd_inputs_are_refused_alike(results, case):
+    """The same exception type in process and over HTTP, before anything
+    is stored (NaN used to reach SQLite's json() locally, a None checksum was
+    a TypeError over HTTP, a non-string key an empty answer)."""
+    expected, call = ODD_INPUTS[case]
+    cs = Checksum(os.urandom(32))
+    with pytest.raises(expected) as info:
+        call(results, cs)
+    assert type(info.value) is expected
+    assert results.get_metadata(cs) is None and results.get_buffer_info(cs) is None
+    assert results.get_bucket_probe("node", cs.hex()) is None
+
+
 def test_open_needs_something_usable(tmp_path):
     with pytest.raises(ValueError, match="not a buffer folder"):
         open_buffers(directory=tmp_path / "nothing", writable=False)
