@@ -21,8 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connections
 
 
-def _same_json(a: str, b: dict[str, Any]) -> bool:
-    return json.loads(a) == json.loads(json.dumps(b))
+def _same_json(a: str, b: str) -> bool:
+    return json.loads(a) == json.loads(b)
 
 
 class ExecutionRecords:
@@ -44,12 +44,13 @@ class ExecutionRecords:
         transformation. True if stored, False if the same record was there.
 
         Raises:
-            MalformedRecordError: the record's identity fields do not match.
+            MalformedRecordError: the record's identity fields do not match,
+                or it holds NaN or Infinity.
             ConflictError: tf is irreproducible, has another result, or has
                 a different record.
         """
         key, res = checksum_hex(tf), checksum_hex(result, "result")
-        body = validation.execution_record(key, res, record)
+        body = validation.json_text(validation.execution_record(key, res, record), "execution record")
         with self._db.write() as con:
             if con.execute('SELECT 1 FROM "irreproducible_transformation" WHERE "checksum" = ? LIMIT 1', (key,)).fetchone():
                 raise ConflictError("Transformation already has irreproducible records")
@@ -65,7 +66,7 @@ class ExecutionRecords:
                 con.execute('INSERT INTO "transformation" VALUES (?, ?)', (key, res))
             con.execute(ADD_REVERSE, (res, key, res, key))
             if stored is None:
-                con.execute('INSERT INTO "meta_data" VALUES (?, ?, json(?))', (key, res, validation.json_text(body, "execution record")))
+                con.execute('INSERT INTO "meta_data" VALUES (?, ?, json(?))', (key, res, body))
         return stored is None
 
     # ---- irreproducible results -------------------------------------------
