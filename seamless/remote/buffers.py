@@ -227,6 +227,12 @@ class AsyncBufferClient:
         session = self._open()
         mismatches = 0
         received: list[int] = [0]
+        # The progress total: Content-Length counts the bytes on the wire,
+        # which for a buffer sent compressed (the reference) or decompressed
+        # as a chunked stream (ours, for one stored compressed) is not the
+        # buffer's length, or is absent. One small request asks for it,
+        # before the download takes its slot.
+        size = await self._length_hint(key) if progress is not None else None
 
         async def attempt() -> None:
             nonlocal mismatches
@@ -246,7 +252,7 @@ class AsyncBufferClient:
                 decoder = _Decoder(response.headers.get("Content-Encoding"))
                 wire = response.content_length  # compressed or not, the bytes to receive
                 deadline = Deadline(self.policy, wire)
-                total = (wire or 0) if decoder._z is None else 0
+                total = size if size is not None else (wire or 0) if decoder._z is None else 0
                 hasher = _native.Hasher(self.hash_algorithm)
                 on_wire = 0
                 async for piece in response.content.iter_chunked(PIECE):
@@ -258,6 +264,8 @@ class AsyncBufferClient:
                     received[0] += len(plain)
                     if progress is not None:
                         progress(received[0], total)
+                if progress is not None and total != received[0]:  # the hint was off
+                    progress(received[0], received[0])
                 if hasher.hexdigest() != key:
                     mismatches += 1
                     if mismatches < 2:  # once more, in case it was the transfer
@@ -266,6 +274,16 @@ class AsyncBufferClient:
                         f"{self.url}/{key} sent bytes with checksum {hasher.hexdigest()}")
 
         await with_retries(self.policy, attempt, f"GET {self.url}/{key}")
+
+    async def _length_hint(self, key: str) -> int | None:
+        """The buffer's length as /buffer-length tells it, or None (absent,
+        promised, or a server that cannot say). Only ever a progress total."""
+        try:
+            status, body = await self._request("GET", "/buffer-length", json_body=[key], ok=(200, 400, 404, 405))
+            value = self._answer_list("/buffer-length", [key], body)[0] if status == 200 else None
+        except RemoteError:
+            return None
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
     # ---- uploads -------------------------------------------------------------------
 
