@@ -29,6 +29,7 @@ from ..exceptions import CacheMissError, ChecksumMismatchError
 from .errors import ReadOnlyServerError, RemoteError
 from .partial import open_partial
 from .policy import RETRY_STATUSES, Deadline, Policy, TransientHTTPError, with_retries
+from .sessions import LoopSession
 from .tasks import all_or_none
 
 Progress = Callable[[int, int], Any]
@@ -80,8 +81,7 @@ class AsyncBufferClient:
         self.concurrency = concurrency
         self.policy = policy or Policy()
         self.hash_algorithm = hash_algorithm
-        self._session: aiohttp.ClientSession | None = None
-        self._slots: asyncio.Semaphore | None = None
+        self._sessions = LoopSession(self._new_session, concurrency)
         self._has_now: bool | None = None  # does the server know /has-now?
 
     async def __aenter__(self) -> "AsyncBufferClient":
@@ -90,18 +90,19 @@ class AsyncBufferClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    def _new_session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=self.concurrency, keepalive_timeout=30)
+        return aiohttp.ClientSession(connector=connector, auto_decompress=False, timeout=self.policy.timeout())
+
     def _open(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.concurrency, keepalive_timeout=30)
-            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False,
-                                                  timeout=self.policy.timeout())
-            self._slots = asyncio.Semaphore(self.concurrency)
-        return self._session
+        return self._sessions.get()
+
+    @property
+    def _slots(self) -> asyncio.Semaphore:
+        return self._sessions.slots
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._sessions.close()
 
     async def _request(self, method: str, path: str, *, size: int = 0, json_body: Any = None,
                        ok: tuple[int, ...] = (200,), make_body: Callable[[], Any] | None = None,

@@ -22,6 +22,7 @@ from ..database import validation
 from ..exceptions import ConflictError, MalformedRecordError, RecordNotFoundError
 from .errors import ReadOnlyServerError, RemoteError
 from .policy import RETRY_STATUSES, Policy, TransientHTTPError, with_retries
+from .sessions import LoopSession
 from .tasks import all_or_none
 
 #: Items per batch request (the server's limit is 10,000).
@@ -47,8 +48,7 @@ class AsyncDatabaseClient:
         self.url = url.rstrip("/")
         self.concurrency = concurrency
         self.policy = policy or Policy()
-        self._session: aiohttp.ClientSession | None = None
-        self._slots: asyncio.Semaphore | None = None
+        self._sessions = LoopSession(self._new_session, concurrency)
         self._batches: bool | None = None  # does the server know "transformations"?
 
     async def __aenter__(self) -> "AsyncDatabaseClient":
@@ -57,17 +57,19 @@ class AsyncDatabaseClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    def _new_session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=self.concurrency, keepalive_timeout=30)
+        return aiohttp.ClientSession(connector=connector, timeout=self.policy.timeout())
+
     def _open(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.concurrency, keepalive_timeout=30)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self.policy.timeout())
-            self._slots = asyncio.Semaphore(self.concurrency)
-        return self._session
+        return self._sessions.get()
+
+    @property
+    def _slots(self) -> asyncio.Semaphore:
+        return self._sessions.slots
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._sessions.close()
 
     async def healthcheck(self) -> bool:
         session = self._open()

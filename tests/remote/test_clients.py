@@ -10,6 +10,8 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -479,3 +481,27 @@ def test_an_empty_batch_teaches_the_client_nothing_about_the_server():
         assert client.set_transformations([]) == [] and client.get_transformations([]) == []
         assert app.count == 0
         assert [c.hex() for c in client.get_transformations(["ab" * 32])] == [result]
+
+
+TWO_LOOPS = """
+import asyncio, sys
+from seamless.remote import AsyncBufferClient, AsyncDatabaseClient
+buffers, results = AsyncBufferClient(sys.argv[1]), AsyncDatabaseClient(sys.argv[2])
+cs = asyncio.run(buffers.put(b"abc"))
+for _ in range(3):  # each asyncio.run is a new event loop
+    print(asyncio.run(buffers.get(cs)), asyncio.run(results.get_transformation(cs)))
+asyncio.run(buffers.close())
+asyncio.run(results.close())
+"""
+
+
+def test_an_async_client_serves_one_event_loop_after_another(tmp_path):
+    """Its session is made anew for each loop and closed with the old one:
+    no "Event loop is closed", and nothing left unclosed to complain about."""
+    with ServerProcess("hashserver", [str(tmp_path / "b"), "--writable"], tmp_path) as hs, \
+            ServerProcess("seamless-database", [str(tmp_path / "s.db"), "--writable"], tmp_path) as db:
+        run = subprocess.run([sys.executable, "-W", "default", "-X", "dev", "-c", TWO_LOOPS, hs.url, db.url],
+                             capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["b'abc' None"] * 3
+    assert run.stderr == ""
