@@ -44,6 +44,21 @@ def open_decompressed(path: str | os.PathLike[str], suffix: str) -> IO[bytes]:
     raise ValueError(f"unknown compression suffix {suffix!r}")
 
 
+def damaged_data_errors() -> tuple[type[BaseException], ...]:
+    """What reading an open_decompressed stream raises when the file is not
+    valid compressed data (truncated, damaged, not gzip or zstd at all), as
+    opposed to a file that cannot be read."""
+    import gzip
+    import zlib
+
+    errors: tuple[type[BaseException], ...] = (gzip.BadGzipFile, EOFError, zlib.error)
+    try:
+        import zstandard
+    except ImportError:
+        return errors
+    return errors + (zstandard.ZstdError,)
+
+
 def compress_file(source: str | os.PathLike[str], target: str | os.PathLike[str], suffix: str) -> None:
     """Write the content of source compressed (``.gz`` or ``.zst``) to
     target, streamed. The twin of open_decompressed."""

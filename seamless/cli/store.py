@@ -44,6 +44,8 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"unreadable: {path}")
     for path in report.quarantined:
         print(f"quarantined: {path}")
+    for path, reason in report.not_quarantined:
+        print(f"not quarantined: {path}: {reason}")
     print(f"{report.checked} buffers ({human_bytes(report.bytes)}) checked, "
           f"{len(report.corrupt)} corrupt, {len(report.unreadable)} unreadable, "
           f"{len(report.temp_files_removed)} leftover temporary files removed")

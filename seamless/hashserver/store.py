@@ -87,6 +87,8 @@ class VerifyReport:
     bytes: int = 0
     corrupt: list[str] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)
+    #: (path, reason) of corrupt files that could not be moved away.
+    not_quarantined: list[tuple[str, str]] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
     temp_files_removed: list[str] = field(default_factory=list)
 
@@ -600,30 +602,77 @@ class BufferStore:
         return result
 
     def verify(self, *, quarantine: bool = True, progress: Any = None, batch: int = 256) -> VerifyReport:
-        """Re-hash every uncompressed buffer; report (and by default move to
-        ``DIR/.quarantine``) every file whose content does not match its name.
+        """Re-hash every buffer, plain or compressed (decompressed first);
+        report (and by default move to ``DIR/.quarantine``) every file whose
+        content does not match its name. A compressed file that does not
+        decompress is corrupt too. A corrupt file that cannot be moved (a
+        folder this user may not change) is reported, and the rest is still
+        checked.
 
         progress, if given, is called as progress(checked, total_bytes) after
-        each group of files. Files are hashed in parallel in the native core.
+        each group of files. Plain files are hashed in parallel in the native
+        core.
         """
         report = VerifyReport()
         if self.writable:
             report.temp_files_removed = clean_leftovers(self.directory, shards=True)
-        files = [(n, p) for n, p in self._files() if _layout.is_checksum_name(n)]
+        files, compressed = [], []
+        for name, path in self._files():
+            if _layout.is_checksum_name(name):
+                files.append((name, path))
+            elif _layout.is_checksum_name(name[:64]) and name[64:] in _layout.COMPRESSED_SUFFIXES:
+                compressed.append((name[:64], path))
         for start in range(0, len(files), batch):
             group = files[start : start + batch]
             for (name, path), (digest, size) in zip(group, self._hash_group(group, report)):
-                if digest is None:
-                    continue
-                report.checked += 1
-                report.bytes += size
-                if digest.hex() != name:
-                    report.corrupt.append(path)
-                    if quarantine and self.writable:
-                        report.quarantined.append(self._quarantine(path))
+                if digest is not None:
+                    self._judge(report, name, path, digest.hex(), size, quarantine)
             if progress is not None:
                 progress(report.checked, report.bytes)
+        for name, path in compressed:
+            judged = self._hash_compressed(path, report)
+            if judged is not None:
+                self._judge(report, name, path, *judged, quarantine)
+                if progress is not None:
+                    progress(report.checked, report.bytes)
         return report
+
+    def _judge(self, report: VerifyReport, name: str, path: str, digest: str | None, size: int,
+               quarantine: bool) -> None:
+        """Count one hashed file; a corrupt one is reported and moved away."""
+        report.checked += 1
+        report.bytes += size
+        if digest == name:
+            return
+        report.corrupt.append(path)
+        if quarantine and self.writable:
+            try:
+                report.quarantined.append(self._quarantine(path))
+            except OSError as exc:
+                report.not_quarantined.append((path, exc.strerror or str(exc)))
+
+    def _hash_compressed(self, path: str, report: VerifyReport) -> tuple[str | None, int] | None:
+        """(hex digest or None if it does not decompress, decompressed size),
+        or None when the file cannot be read."""
+        from ..checksum.compression import damaged_data_errors, open_decompressed
+
+        suffix = next(s for s in _layout.COMPRESSED_SUFFIXES if path.endswith(s))
+        hasher = _native.Hasher(self.hash_algorithm)
+        size = 0
+        try:
+            with open_decompressed(path, suffix) as stream:
+                for piece in iter(lambda: stream.read(1 << 20), b""):
+                    hasher.update(piece)
+                    size += len(piece)
+        except ImportError:  # a .zst file, and no zstandard to read it
+            report.unreadable.append(path)
+            return None
+        except damaged_data_errors():
+            return None, size
+        except OSError:
+            report.unreadable.append(path)
+            return None
+        return hasher.hexdigest(), size
 
     def _hash_group(self, group: list[tuple[str, str]], report: VerifyReport) -> list[Any]:
         try:
@@ -643,6 +692,12 @@ class BufferStore:
         os.makedirs(folder, exist_ok=True)
         target = os.path.join(folder, f"{os.path.basename(path)}.{time.time_ns()}")
         os.replace(path, target)
+        base = next((path[: -len(s)] for s in _layout.COMPRESSED_SUFFIXES if path.endswith(s)), None)
+        if base is not None and not any(os.path.exists(base + s) for s in ("",) + _layout.COMPRESSED_SUFFIXES):
+            try:  # the length of a buffer no longer here
+                os.unlink(base + _layout.LENGTH_SUFFIX)
+            except FileNotFoundError:
+                pass
         return target
 
     # ---- import / export -------------------------------------------------

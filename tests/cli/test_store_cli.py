@@ -129,3 +129,13 @@ def test_installed_script(folder):
     result = subprocess.run([sys.executable, "-m", "seamless.cli.store", "stats", str(folder)],
                             capture_output=True, text=True)
     assert result.returncode == 0 and "12 files" in result.stdout
+
+
+def test_verify_says_what_it_could_not_quarantine(folder, capsys):
+    victim = next(p for p in folder.rglob("*") if p.is_file() and len(p.name) == 64)
+    os.chmod(victim, 0o644)
+    victim.write_bytes(b"tampered")
+    (folder / ".quarantine").write_text("in the way")
+    assert main(["verify", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert f"corrupt: {victim}" in out and f"not quarantined: {victim}: " in out and victim.exists()

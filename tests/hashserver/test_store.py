@@ -221,6 +221,54 @@ class TestIntegrity:
         assert store.has([good, bad]) == [True, False]
         assert store.verify().ok
 
+    def test_verify_reads_compressed_buffers(self, tmp_path):
+        """A buffer kept only compressed is decompressed and hashed: a good
+        one counts, one with other content or that does not decompress is
+        corrupt and goes to quarantine (its length sidecar with it)."""
+        import zstandard
+
+        store = BufferStore(tmp_path / "b")
+        forms = {}
+        for tag, suffix, pack in [("good gz", ".gz", gzip.compress), ("good zst", ".zst", zstandard.compress),
+                                  ("other content", ".gz", lambda d: gzip.compress(b"not " + d)),
+                                  ("damaged", ".zst", lambda d: zstandard.compress(d)[:-9] + b"garbage!!"),
+                                  ("not gzip", ".gz", lambda d: b"plain text, no gzip")]:
+            data = tag.encode() * 1000
+            cs = store.put(data)
+            plain = store.get_path(cs)
+            with open(plain + suffix, "wb") as f:
+                f.write(pack(data))
+            with open(plain + ".BUFFERLENGTH", "w") as f:
+                f.write(str(len(data)))
+            os.chmod(plain, 0o644)
+            os.unlink(plain)
+            forms[tag] = plain + suffix
+        report = store.verify()
+        assert report.checked == 5 and not report.unreadable
+        assert sorted(report.corrupt) == sorted(forms[t] for t in ("other content", "damaged", "not gzip"))
+        assert len(report.quarantined) == 3 and not report.not_quarantined
+        assert os.path.exists(forms["good gz"]) and os.path.exists(forms["good zst"])
+        assert not os.path.exists(forms["damaged"][: -len(".zst")] + ".BUFFERLENGTH")
+        assert os.path.exists(forms["good zst"][: -len(".zst")] + ".BUFFERLENGTH")
+        assert store.verify().ok and store.verify().checked == 2
+
+    def test_verify_goes_on_past_a_file_it_cannot_quarantine(self, tmp_path):
+        """Every corrupt file is reported, though none can be moved (here
+        the quarantine folder's name is taken by a file)."""
+        store = BufferStore(tmp_path / "b")
+        paths = []
+        for data in (b"one", b"two", b"three"):
+            path = store.get_path(store.put(data))
+            os.chmod(path, 0o644)
+            with open(path, "wb") as f:
+                f.write(b"evil " + data)
+            paths.append(path)
+        (tmp_path / "b" / ".quarantine").write_text("in the way")
+        report = store.verify()
+        assert sorted(report.corrupt) == sorted(paths) and report.checked == 3 and not report.quarantined
+        assert sorted(p for p, _ in report.not_quarantined) == sorted(paths)
+        assert all(reason for _, reason in report.not_quarantined) and all(os.path.exists(p) for p in paths)
+
     def test_stats(self, tmp_path):
         """stats() counts files and bytes, per shard."""
         store = BufferStore(tmp_path / "b")
