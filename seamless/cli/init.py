@@ -147,22 +147,12 @@ def _status(args: argparse.Namespace) -> int:
         return 0
     header = ("CLUSTER", "SERVICE", "STATUS", "PORT", "PID", "UPTIME", "DIRECTORY", "KEY")
     table = [header] + [(row.cluster, row.service, row.status, str(row.port or "-"), str(row.pid or "-"),
-                         _duration(row.uptime), row.directory, row.key) for row in rows]
+                         "-" if row.uptime is None else common.human_duration(row.uptime), row.directory, row.key)
+                        for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(header) - 1)]
     for line in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)) + "  " + line[-1])
     return 0
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
 
 
 if __name__ == "__main__":

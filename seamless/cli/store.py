@@ -19,7 +19,7 @@ from ..checksum.sidecar import parse_sidecar_text
 from ..exceptions import InvalidChecksumError
 from ..hashserver import BufferStore, gc
 from ..hashserver.layout import detect_layout
-from .common import Progress, human_bytes, run
+from .common import Progress, duration, human_bytes, human_duration, run
 
 
 def _open(args: argparse.Namespace, writable: bool, create: bool = False) -> BufferStore:
@@ -92,9 +92,12 @@ def _gc(args: argparse.Namespace) -> int:
         with ResultDB(args.database, readonly=True) as db:
             referenced = db.referenced_checksums()
     scratch = _read_scratch(args.scratch) if args.scratch else []
-    result = gc.plan(store, referenced=referenced, scratch=scratch)
+    result = gc.plan(store, referenced=referenced, scratch=scratch, min_age=args.min_age)
     verb = "removing" if args.apply else "would remove (dry run; --apply to remove)"
     print(f"{verb}: {len(result.candidates)} buffers, {human_bytes(result.bytes)}")
+    if result.young:
+        print(f"kept: {result.young} buffers the database does not reach, written in the last {human_duration(args.min_age)}"
+              " (--min-age)")
     if args.verbose:
         for checksum in result.candidates:
             print(f"  {checksum}")
@@ -151,6 +154,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--database", help="seamless.db: remove buffers it does not reach")
     c.add_argument("--scratch", help="a file of checksums (one per line) to remove")
     c.add_argument("--apply", action="store_true", help="really remove (default: only report)")
+    c.add_argument("--min-age", type=duration, default=gc.MIN_AGE, metavar="AGE",
+                   help="keep buffers the database does not reach if written more recently than this: "
+                        "their records may still be on the way, a job may still be running "
+                        f"(seconds, or with s, m, h or d; default {human_duration(gc.MIN_AGE)}; 0 keeps none)")
     c.add_argument("-v", "--verbose", action="store_true", help="list the checksums")
     c.set_defaults(func=_gc)
     c = command("import", "copy (and verify) the buffers of another folder into this one")

@@ -13,17 +13,26 @@ Two kinds of candidates:
   compressed, in bounded memory; text that merely looks like a checksum
   keeps a buffer, never removes one.
 
+Buffers the database does not reach are kept while they are young
+(``min_age``): a client uploads a transformation's inputs and its result
+before it records the result, and a job may run for hours in between. Only
+new files count as young: a buffer stored long ago and used again now (a
+client does not upload what the server has) is not protected by this.
+
 Nothing is removed unless asked (``collect(..., apply=True)``).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import IO, Iterable
 
 from .store import BufferStore
 
+#: Seconds a buffer the database does not reach is kept after it is written.
+MIN_AGE = 86400.0
 #: Bytes of a JSON buffer scanned at a time.
 SCAN_PIECE = 1 << 20
 #: A checksum in JSON text: 64 hex digits, not part of a longer run.
@@ -37,6 +46,8 @@ class GcPlan:
     candidates: list[str] = field(default_factory=list)
     bytes: int = 0
     reached: int = 0
+    #: Buffers the database does not reach, kept as younger than min_age.
+    young: int = 0
 
 
 def reachable(store: BufferStore, roots: Iterable[str]) -> set[str]:
@@ -79,16 +90,22 @@ def _named_in(stream: IO[bytes]) -> set[str]:
 
 
 def plan(store: BufferStore, *, referenced: Iterable[str] | None = None,
-         scratch: Iterable[str] = ()) -> GcPlan:
+         scratch: Iterable[str] = (), min_age: float = MIN_AGE) -> GcPlan:
     """What gc would remove: scratch buffers, and (when referenced is given)
-    buffers not reachable from the database's references."""
-    stored = {cs.hex() for cs in store}
+    buffers not reachable from the database's references whose files are at
+    least min_age seconds old."""
+    written = store.modified()
+    stored = set(written)
     candidates = stored & {s.lower() for s in scratch}
     result = GcPlan()
     if referenced is not None:
         reached = reachable(store, referenced)
         result.reached = len(reached & stored)
-        candidates |= stored - reached
+        cutoff = time.time() - min_age
+        unreached = stored - reached
+        old = {cs for cs in unreached if written[cs] <= cutoff}
+        result.young = len(unreached - old - candidates)
+        candidates |= old
     result.candidates = sorted(candidates)
     result.bytes = sum(size or 0 for size in store.lengths(result.candidates)) if candidates else 0
     return result

@@ -572,26 +572,40 @@ class BufferStore:
                 if entry.is_file(follow_symlinks=False):
                     yield entry.name, entry.path
 
+    def _buffer_files(self) -> Iterator[tuple[str, str, str]]:
+        """(checksum hex, suffix: "" or a compressed one, path) of every stored
+        form of a buffer; not length sidecars, nor others' files (an upload's
+        .tmp, a download's .part, a .LOCK)."""
+        for name, path in self._files():
+            base, suffix = name[:64], name[64:]
+            if _layout.is_checksum_name(base) and (suffix == "" or suffix in _layout.COMPRESSED_SUFFIXES):
+                yield base, suffix, path
+
     def __iter__(self) -> Iterator[Checksum]:
         """Every stored checksum of this folder (not of the extra folders)."""
         seen: set[str] = set()
-        for name, _ in self._files():
-            base = name
-            for suffix in _layout.COMPRESSED_SUFFIXES:
-                if name.endswith(suffix):
-                    base = name[: -len(suffix)]
-            if _layout.is_checksum_name(base) and base not in seen:
+        for base, _, _ in self._buffer_files():
+            if base not in seen:
                 seen.add(base)
                 yield Checksum(base)
+
+    def modified(self) -> dict[str, float]:
+        """checksum hex -> when its newest stored form was last written
+        (seconds since the epoch), for every buffer of this folder."""
+        times: dict[str, float] = {}
+        for base, _, path in self._buffer_files():
+            try:
+                when = os.lstat(path).st_mtime
+            except FileNotFoundError:
+                continue
+            times[base] = max(when, times.get(base, when))
+        return times
 
     def stats(self) -> StoreStats:
         """Number of buffers, bytes on disk, and the same per shard folder."""
         result = StoreStats()
-        for name, path in self._files():
-            base = name.split(".", 1)[0]
-            compressed = name[len(base):] in _layout.COMPRESSED_SUFFIXES
-            if not _layout.is_checksum_name(base) or not (name == base or compressed):
-                continue  # length sidecars, and others' files: an upload's .tmp, a download's .part, a .LOCK
+        for base, suffix, path in self._buffer_files():
+            compressed = suffix != ""
             size = os.lstat(path).st_size
             shard = base[:2] if self.layout == "prefix" else ""
             count, total = result.shards.get(shard, (0, 0))
@@ -617,11 +631,8 @@ class BufferStore:
         if self.writable:
             report.temp_files_removed = clean_leftovers(self.directory, shards=True)
         files, compressed = [], []
-        for name, path in self._files():
-            if _layout.is_checksum_name(name):
-                files.append((name, path))
-            elif _layout.is_checksum_name(name[:64]) and name[64:] in _layout.COMPRESSED_SUFFIXES:
-                compressed.append((name[:64], path))
+        for base, suffix, path in self._buffer_files():
+            (compressed if suffix else files).append((base, path))
         for start in range(0, len(files), batch):
             group = files[start : start + batch]
             for (name, path), (digest, size) in zip(group, self._hash_group(group, report)):

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -63,12 +64,28 @@ def test_gc_dry_run_then_apply(folder, tmp_path, capsys):
     tf_cs = store.put(identity.content)
     with ResultDB(tmp_path / "seamless.db") as db:
         db.set_transformation(tf_cs, result_cs)
+    day_and_more = time.time() - 90000
+    for path in folder.rglob("*"):
+        if path.is_file():
+            os.utime(path, (day_and_more, day_and_more))
+    stray = store.put(b"uploaded a moment ago; its record is on the way")
     args = ["gc", str(folder), "--database", str(tmp_path / "seamless.db")]
     assert main(args) == 0
-    assert "would remove (dry run; --apply to remove): 12 buffers" in capsys.readouterr().out
-    assert len(list(BufferStore(folder))) == 15
+    out = capsys.readouterr().out
+    assert "would remove (dry run; --apply to remove): 12 buffers" in out
+    assert "kept: 1 buffers the database does not reach, written in the last 24h00m (--min-age)" in out
+    assert len(list(BufferStore(folder))) == 16
     assert main(args + ["--apply"]) == 0
+    assert set(BufferStore(folder)) == {input_cs, result_cs, tf_cs, stray}
+    assert main(args + ["--apply", "--min-age", "0"]) == 0
     assert set(BufferStore(folder)) == {input_cs, result_cs, tf_cs}
+
+
+@pytest.mark.parametrize("age", ["-1", "soon", "5x", "inf", ""])
+def test_gc_refuses_a_min_age_that_is_not_a_duration(folder, tmp_path, age, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["gc", str(folder), "--database", str(tmp_path / "s.db"), "--min-age", age])
+    assert info.value.code == 2 and "is not a duration" in capsys.readouterr().err
 
 
 def test_gc_scratch_list(folder, tmp_path, capsys):

@@ -29,7 +29,7 @@ def test_plain_and_nested_json_reach_their_children(store):
     top = _put(store, json.dumps([middle, {"k": 1}]).encode())
     stray = _put(store, b"nobody names me")
     assert {top, middle, leaf} <= reachable(store, [top])
-    assert plan(store, referenced=[top]).candidates == [stray]
+    assert plan(store, referenced=[top], min_age=0).candidates == [stray]
 
 
 def test_a_compressed_json_buffer_is_read_decompressed(store):
@@ -64,3 +64,18 @@ def test_only_json_is_scanned_and_longer_hex_runs_are_not_checksums():
     assert _named_in(io.BytesIO(f'"{cs}"'.encode())) == set()  # not an object or array: a leaf
     assert _named_in(io.BytesIO(f'["{cs}0"]'.encode())) == set()
     assert _named_in(io.BytesIO(b"\x00binary " + cs.encode())) == set()
+
+
+def test_young_buffers_the_database_does_not_reach_are_kept(store):
+    """A buffer written less than min_age ago may be an input or result whose
+    record is still on the way: kept, and counted."""
+    import os
+    import time
+
+    old, young = _put(store, b"written long ago"), _put(store, b"just written")
+    then = time.time() - 7200
+    os.utime(store.get_path(old), (then, then))
+    result = plan(store, referenced=[], min_age=3600)
+    assert result.candidates == [old] and result.young == 1
+    assert plan(store, referenced=[], min_age=0).candidates == sorted([old, young])
+    assert plan(store, referenced=[], scratch=[young], min_age=3600).candidates == sorted([old, young])
