@@ -352,12 +352,11 @@ def parse(method: str, raw: bytes, writable: bool) -> Operation:
         value = request["checksum"]
         if value is not None:
             cs = _checksum(value, "Malformed request")
-        elif method == "PUT":
-            raise malformed()
-        elif kind not in CHECKS_FIELDS_FIRST:
+        elif method == "GET" and kind not in CHECKS_FIELDS_FIRST:
             raise unknown_key()
-        # else: its other fields are checked first, as the reference's do,
-        # and then nothing is stored under a null key
+        # else the request's type and other fields are checked first, as the
+        # reference's are; then nothing is found, or stored, under a null key
+        # (a PUT's handler refuses it as malformed, in its own words)
     if method == "GET":
         return Operation(False, _run_get(GETS[kind], cs, request))
     if kind not in PUTS:

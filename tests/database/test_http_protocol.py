@@ -101,7 +101,10 @@ def test_envelope_errors(server, method):
 
 def test_null_checksum(server):
     assert get(server, {"type": "transformation", "checksum": None}) == (404, "ERROR: Unknown key")
-    assert put(server, {"type": "transformation", "checksum": None, "value": RES}) == (400, "ERROR: Malformed request")
+    # A 500 in the reference (which checks the type and fields first, as here).
+    assert put(server, {"type": "transformation", "checksum": None, "value": RES}) == (
+        400, "ERROR: Malformed PUT transformation result request: value must be a checksum")
+    assert put(server, {"type": "rev_transformations", "checksum": None}) == (400, "ERROR: Unknown request type")
 
 
 @pytest.mark.parametrize("kind", ["protocol", "rev_transformations", "rev_expression", "syntactic_to_semantic"])
