@@ -41,7 +41,9 @@ class CacheRecords:
             merged = {**json.loads(row[0]), **value} if row else value
             con.execute(
                 'INSERT OR REPLACE INTO "buffer_info" VALUES (?, ?)',
-                (key, validation.json_text(merged, "buffer info", sort_keys=True, indent=2)),
+                # json.dumps: a row the reference stored may hold Infinity,
+                # and it must not stop what is added to it now
+                (key, json.dumps(merged, sort_keys=True, indent=2)),
             )
         return merged
 

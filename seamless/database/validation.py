@@ -79,6 +79,7 @@ def buffer_info(value: Any) -> dict[str, Any]:
     for key in BUFFER_INFO_CONVERSIONS:
         if key in out and out[key] is not None:
             out[key] = checksum_hex(out[key], f"buffer info {key!r}")
+    json_text(out, "buffer info")  # no NaN or Infinity in what is added
     return out
 
 

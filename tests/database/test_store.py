@@ -201,6 +201,16 @@ class TestSmallerCaches:
             with pytest.raises((MalformedRecordError, InvalidChecksumError)):
                 db.set_buffer_info(R1, bad)
 
+    def test_buffer_info_with_infinity_from_the_reference_can_grow(self, db):
+        """The reference stores {"x": Infinity} (Python's json): such a row
+        still takes new keys, though NaN and Infinity are refused in them."""
+        with sqlite3.connect(db.path) as con:
+            con.execute('INSERT INTO "buffer_info" VALUES (?, ?)', (R2, '{"x": Infinity}'))
+        assert db.set_buffer_info(R2, {"length": 5}) == {"x": float("inf"), "length": 5}
+        assert db.get_buffer_info(R2) == {"x": float("inf"), "length": 5}
+        with pytest.raises(MalformedRecordError, match="not JSON"):
+            db.set_buffer_info(R2, {"y": float("nan")})
+
     def test_semantic_syntactic(self, db):
         """Both directions of the code-checksum map; duplicates ignored."""
         db.set_semantic_to_syntactic(R1, "python", "transformer", [TF, TF, R2])
