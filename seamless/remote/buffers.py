@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from dataclasses import replace
 from typing import Any, AsyncIterator, Callable, Iterable, Sequence
 
 import aiohttp
@@ -48,6 +49,13 @@ def _bytes_of(data: Any) -> memoryview:
 
 def _hex(checksum: Any) -> str:
     return checksum.hex() if isinstance(checksum, Checksum) else Checksum(checksum).hex()
+
+
+def _told(hint: "asyncio.Task[int | None]") -> int:
+    """The length a finished hint found, 0 if none (or if it failed)."""
+    if hint.cancelled() or hint.exception() is not None:
+        return 0
+    return hint.result() or 0
 
 
 class _Decoder:
@@ -106,9 +114,11 @@ class AsyncBufferClient:
 
     async def _request(self, method: str, path: str, *, size: int = 0, json_body: Any = None,
                        ok: tuple[int, ...] = (200,), make_body: Callable[[], Any] | None = None,
-                       **kwargs: Any) -> tuple[int, bytes]:
-        """One request with retries; (status, body) for the statuses in ok.
-        make_body() makes a fresh request body for each attempt (a stream)."""
+                       policy: Policy | None = None, **kwargs: Any) -> tuple[int, bytes]:
+        """One request with retries (of this client's policy, or the one
+        given); (status, body) for the statuses in ok. make_body() makes a
+        fresh request body for each attempt (a stream)."""
+        policy = policy or self.policy
         session = self._open()
         if json_body is not None:
             kwargs["data"] = json.dumps(json_body).encode()
@@ -118,7 +128,7 @@ class AsyncBufferClient:
             if make_body is not None:
                 kwargs["data"] = make_body()
             async with self._slots, session.request(  # type: ignore[union-attr]
-                    method, self.url + path, timeout=self.policy.timeout(size), **kwargs) as response:
+                    method, self.url + path, timeout=policy.timeout(size), **kwargs) as response:
                 body = await response.read()
                 if response.status in RETRY_STATUSES:
                     raise TransientHTTPError(response.status, body.decode(errors="replace"))
@@ -126,7 +136,7 @@ class AsyncBufferClient:
                     self._raise(method, path, response.status, body)
                 return response.status, body
 
-        return await with_retries(self.policy, attempt, f"{method} {self.url}{path}")
+        return await with_retries(policy, attempt, f"{method} {self.url}{path}")
 
     def _raise(self, method: str, path: str, status: int, body: bytes) -> None:
         text = body.decode(errors="replace")[:500]
@@ -228,12 +238,13 @@ class AsyncBufferClient:
         session = self._open()
         mismatches = 0
         received: list[int] = [0]
-        # The progress total: Content-Length counts the bytes on the wire,
-        # which for a buffer sent compressed (the reference) or decompressed
-        # as a chunked stream (ours, for one stored compressed) is not the
-        # buffer's length, or is absent. One small request asks for it,
-        # before the download takes its slot.
-        size = await self._length_hint(key) if progress is not None else None
+        # The progress total is the answer's Content-Length, unless the bytes
+        # on the wire are not the buffer's: compressed (the reference sends
+        # compressed forms as they are), or a chunked stream without a length
+        # (ours, decompressing a compressed form). Then a small request asks
+        # /buffer-length beside the download, which reports 0 (unknown)
+        # until the answer is there, and cancels it when it is done first.
+        hint: asyncio.Task[int | None] | None = None
 
         async def attempt() -> None:
             nonlocal mismatches
@@ -253,7 +264,10 @@ class AsyncBufferClient:
                 decoder = _Decoder(response.headers.get("Content-Encoding"))
                 wire = response.content_length  # compressed or not, the bytes to receive
                 deadline = Deadline(self.policy, wire)
-                total = size if size is not None else (wire or 0) if decoder._z is None else 0
+                nonlocal hint
+                total = wire if wire is not None and decoder._z is None else 0
+                if progress is not None and not total and hint is None:
+                    hint = asyncio.ensure_future(self._length_hint(key))
                 hasher = _native.Hasher(self.hash_algorithm)
                 on_wire = 0
                 async for piece in response.content.iter_chunked(PIECE):
@@ -264,8 +278,10 @@ class AsyncBufferClient:
                     sink(plain)
                     received[0] += len(plain)
                     if progress is not None:
+                        if not total and hint is not None and hint.done():
+                            total = _told(hint)
                         progress(received[0], total)
-                if progress is not None and total != received[0]:  # the hint was off
+                if progress is not None and total != received[0]:  # no total yet, or a wrong one
                     progress(received[0], received[0])
                 if hasher.hexdigest() != key:
                     mismatches += 1
@@ -274,13 +290,19 @@ class AsyncBufferClient:
                     raise ChecksumMismatchError(
                         f"{self.url}/{key} sent bytes with checksum {hasher.hexdigest()}")
 
-        await with_retries(self.policy, attempt, f"GET {self.url}/{key}")
+        try:
+            await with_retries(self.policy, attempt, f"GET {self.url}/{key}")
+        finally:
+            if hint is not None:
+                hint.cancel()
 
     async def _length_hint(self, key: str) -> int | None:
         """The buffer's length as /buffer-length tells it, or None (absent,
-        promised, or a server that cannot say). Only ever a progress total."""
+        promised, or a server that cannot say): asked once, never retried.
+        Only ever a progress total."""
         try:
-            status, body = await self._request("GET", "/buffer-length", json_body=[key], ok=(200, 400, 404, 405))
+            status, body = await self._request("GET", "/buffer-length", json_body=[key], ok=(200, 400, 404, 405),
+                                               policy=replace(self.policy, attempts=1))
             value = self._answer_list("/buffer-length", [key], body)[0] if status == 200 else None
         except RemoteError:
             return None
