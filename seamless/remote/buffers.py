@@ -30,7 +30,7 @@ from ..exceptions import CacheMissError, ChecksumMismatchError
 from .errors import ReadOnlyServerError, RemoteError
 from .partial import open_partial
 from .policy import RETRY_STATUSES, Deadline, Policy, TransientHTTPError, with_retries
-from .sessions import LoopSession
+from .sessions import LoopSessions
 from .tasks import all_or_none
 
 Progress = Callable[[int, int], Any]
@@ -89,7 +89,7 @@ class AsyncBufferClient:
         self.concurrency = concurrency
         self.policy = policy or Policy()
         self.hash_algorithm = hash_algorithm
-        self._sessions = LoopSession(self._new_session, concurrency)
+        self._sessions = LoopSessions(self._new_session, concurrency)
         self._has_now: bool | None = None  # does the server know /has-now?
 
     async def __aenter__(self) -> "AsyncBufferClient":

@@ -22,7 +22,7 @@ from ..database import validation
 from ..exceptions import ConflictError, MalformedRecordError, RecordNotFoundError
 from .errors import ReadOnlyServerError, RemoteError
 from .policy import RETRY_STATUSES, Policy, TransientHTTPError, with_retries
-from .sessions import LoopSession
+from .sessions import LoopSessions
 from .tasks import all_or_none
 
 #: Items per batch request (the server's limit is 10,000).
@@ -48,7 +48,7 @@ class AsyncDatabaseClient:
         self.url = url.rstrip("/")
         self.concurrency = concurrency
         self.policy = policy or Policy()
-        self._sessions = LoopSession(self._new_session, concurrency)
+        self._sessions = LoopSessions(self._new_session, concurrency)
         self._batches: bool | None = None  # does the server know "transformations"?
 
     async def __aenter__(self) -> "AsyncDatabaseClient":

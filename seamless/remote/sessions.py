@@ -1,20 +1,22 @@
-"""One client's HTTP session, bound to the event loop that uses it.
+"""One client's HTTP sessions, one per event loop that uses the client.
 
 An aiohttp session, its connections and the client's request slots belong
 to the event loop they were made in. A client used from a second loop (two
 ``asyncio.run`` calls one after the other, the usual way to call async code
-from a script) would otherwise find them tied to a loop that is closed, and
-fail with "Event loop is closed". LoopSession makes them anew for each loop.
-The old ones are closed on their own loop: when it shuts down (asyncio.run
-closes the loop's async generators before it closes the loop, and one of
-them is the session's guard), or at once if that loop still runs elsewhere.
-Only a loop closed without that shutdown leaves a session that nothing can
-close any more: it is detached, and its sockets close when collected.
+from a script, or two threads with a loop each) would otherwise find them
+tied to another loop, perhaps a closed one, and fail with "Event loop is
+closed". LoopSessions keeps a session and its slots for each loop. A loop's
+session is closed on that loop when it shuts down (asyncio.run closes the
+loop's async generators before it closes the loop, and one of them is the
+session's guard), or by close(). Only a loop closed without that shutdown
+leaves a session that nothing can close any more: it is detached when
+noticed, and its sockets close when collected.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any, AsyncGenerator, Callable
 
 import aiohttp
@@ -30,45 +32,59 @@ async def _closed_with_its_loop(session: aiohttp.ClientSession) -> AsyncGenerato
             await session.close()
 
 
-class LoopSession:
-    """make() -> a session; slots bound requests per client (concurrency)."""
+@dataclass
+class _LoopSession:
+    session: aiohttp.ClientSession
+    slots: asyncio.Semaphore
+    guard: Any
+
+
+class LoopSessions:
+    """make() -> a new session; each loop also gets `concurrency` slots that
+    bound the client's requests in flight on it."""
 
     def __init__(self, make: Callable[[], aiohttp.ClientSession], concurrency: int):
         self._make = make
         self._concurrency = concurrency
-        self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.slots = asyncio.Semaphore(concurrency)
-        self._guard: Any = None
+        self._by_loop: dict[asyncio.AbstractEventLoop, _LoopSession] = {}
+
+    def _current(self) -> _LoopSession:
+        loop = asyncio.get_running_loop()
+        entry = self._by_loop.get(loop)
+        if entry is None or entry.session.closed:
+            self._forget_closed_loops()
+            session = self._make()
+            entry = _LoopSession(session, asyncio.Semaphore(self._concurrency), _closed_with_its_loop(session))
+            loop.create_task(entry.guard.__anext__())  # the loop now knows the guard
+            self._by_loop[loop] = entry
+        return entry
 
     def get(self) -> aiohttp.ClientSession:
         """The session of the running loop (made on first use)."""
-        loop = asyncio.get_running_loop()
-        if self._session is not None and (self._session.closed or self._loop is not loop):
-            self._let_go()
-        if self._session is None:
-            self._session, self._loop = self._make(), loop
-            self.slots = asyncio.Semaphore(self._concurrency)
-            self._guard = _closed_with_its_loop(self._session)
-            loop.create_task(self._guard.__anext__())  # the loop now knows it
-        return self._session
+        return self._current().session
 
-    def _let_go(self) -> None:
-        session, loop = self._session, self._loop
-        self._session = self._loop = self._guard = None
-        if session is None or session.closed:
-            return
-        if loop is not None and loop.is_running() and not loop.is_closed():
-            asyncio.run_coroutine_threadsafe(session.close(), loop)
-        else:
-            session.detach()
+    @property
+    def slots(self) -> asyncio.Semaphore:
+        """The request slots of the running loop."""
+        return self._current().slots
+
+    def _forget_closed_loops(self) -> None:
+        for loop in [loop for loop in self._by_loop if loop.is_closed()]:
+            entry = self._by_loop.pop(loop)
+            if not entry.session.closed:
+                entry.session.detach()
 
     async def close(self) -> None:
-        """Close the session (in its own loop) or let it go (another loop's)."""
-        if self._session is None:
-            return
-        if self._loop is asyncio.get_running_loop():
-            session, self._session, self._loop, self._guard = self._session, None, None, None
-            await session.close()
-        else:
-            self._let_go()
+        """Close every loop's session: the running loop's here, another
+        running loop's on that loop, a closed loop's by detaching it."""
+        running = asyncio.get_running_loop()
+        entries, self._by_loop = self._by_loop, {}
+        for loop, entry in entries.items():
+            if entry.session.closed:
+                continue
+            if loop is running:
+                await entry.session.close()
+            elif loop.is_running() and not loop.is_closed():
+                asyncio.run_coroutine_threadsafe(entry.session.close(), loop)
+            else:
+                entry.session.detach()

@@ -484,24 +484,44 @@ def test_an_empty_batch_teaches_the_client_nothing_about_the_server():
 
 
 TWO_LOOPS = """
-import asyncio, sys
+import asyncio, sys, threading
 from seamless.remote import AsyncBufferClient, AsyncDatabaseClient
 buffers, results = AsyncBufferClient(sys.argv[1]), AsyncDatabaseClient(sys.argv[2])
 cs = asyncio.run(buffers.put(b"abc"))
 for _ in range(3):  # each asyncio.run is a new event loop
     print(asyncio.run(buffers.get(cs)), asyncio.run(results.get_transformation(cs)))
+failed = []
+
+def in_a_thread():  # two loops at once, each in its own thread
+    async def many():
+        for _ in range(100):
+            if await buffers.get(cs) != b"abc" or await results.get_transformation(cs) is not None:
+                failed.append("wrong answer")
+    try:
+        asyncio.run(many())
+    except Exception as exc:
+        failed.append(repr(exc))
+
+threads = [threading.Thread(target=in_a_thread) for _ in range(2)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("failed:", failed)
 asyncio.run(buffers.close())
 asyncio.run(results.close())
 """
 
 
 def test_an_async_client_serves_one_event_loop_after_another(tmp_path):
-    """Its session is made anew for each loop and closed with the old one:
-    no "Event loop is closed", and nothing left unclosed to complain about."""
+    """It keeps a session for each loop, closed as that loop shuts down: no
+    "Event loop is closed" (one loop after another), no "Session is closed"
+    (two at once, in two threads), and nothing left unclosed to complain
+    about."""
     with ServerProcess("hashserver", [str(tmp_path / "b"), "--writable"], tmp_path) as hs, \
             ServerProcess("seamless-database", [str(tmp_path / "s.db"), "--writable"], tmp_path) as db:
         run = subprocess.run([sys.executable, "-W", "default", "-X", "dev", "-c", TWO_LOOPS, hs.url, db.url],
                              capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.splitlines() == ["b'abc' None"] * 3
+    assert run.stdout.splitlines() == ["b'abc' None"] * 3 + ["failed: []"]
     assert run.stderr == ""
