@@ -60,7 +60,9 @@ def checksum_list(request: Request) -> list[str]:
     if not raw:
         raise InvalidRequest("missing", ["body"], "Field required", None)
     body: Any
-    if declared is not None and declared.split(";")[0].strip().lower() in ("application/json", ""):
+    media = None if declared is None else declared.split(";")[0].strip().lower()
+    if media is not None and (media in ("application/json", "") or
+                              (media.startswith("application/") and media.endswith("+json"))):
         try:  # as bytes: a UTF-8 byte order mark, UTF-16 and UTF-32 are understood
             body = json.loads(raw)
         except json.JSONDecodeError as exc:
@@ -69,7 +71,8 @@ def checksum_list(request: Request) -> list[str]:
             raise InvalidRequest("json_invalid", ["body", 0], "JSON decode error", {}) from None
     else:  # as the reference: a body that is not JSON is a string, not a list
         body = raw.decode("utf-8", errors="replace")
-        if declared is None:  # JSON if it is, as text (no byte order mark)
+        if declared is None:  # JSON if it is, as text (no byte order mark), as
+            # FastAPI did before it began to insist on a JSON Content-Type
             try:
                 body = json.loads(body)
             except (ValueError, RecursionError):
