@@ -29,6 +29,16 @@ if TYPE_CHECKING:  # pragma: no cover - the HTTP clients are imported when first
     from .sync import BufferClient, DatabaseClient
 
 
+def _checksum_list(checksums: Sequence[Any], what: str) -> list[Any]:
+    """The checksums of a has()/lengths() call as a list; one checksum given
+    alone (a str would otherwise be taken character by character) is a
+    TypeError, the same in process and over HTTP."""
+    if isinstance(checksums, (str, bytes, bytearray, Checksum)):
+        raise TypeError(f"{what}() takes a sequence of checksums, not one {type(checksums).__name__}: "
+                        "put it in a list")
+    return list(checksums)
+
+
 class Buffers:
     """The buffer operations every implementation offers."""
 
@@ -92,11 +102,11 @@ class LocalBuffers(Buffers):
             raise ReadOnlyStoreError(f"the buffer folder {self.store.directory} is open for reading only")
 
     def has(self, checksums: Sequence[Any]) -> list[bool]:
-        keys = list(checksums)
+        keys = _checksum_list(checksums, "has")
         return self.store.has(keys) if keys else []
 
     def lengths(self, checksums: Sequence[Any]) -> list[int | None]:
-        keys = list(checksums)
+        keys = _checksum_list(checksums, "lengths")
         return self.store.lengths(keys) if keys else []
 
     def get(self, checksum: Any) -> bytes:
@@ -166,10 +176,10 @@ class RemoteBuffers(_ReadOnlyGuard, Buffers):
         return f"RemoteBuffers({self.client.url!r})"
 
     def has(self, checksums: Sequence[Any]) -> list[bool]:
-        return self.client.has(list(checksums), include_promised=False)
+        return self.client.has(_checksum_list(checksums, "has"), include_promised=False)
 
     def lengths(self, checksums: Sequence[Any]) -> list[int | None]:
-        return self.client.lengths(list(checksums))
+        return self.client.lengths(_checksum_list(checksums, "lengths"))
 
     def get(self, checksum: Any) -> bytes:
         return self.client.get(checksum)

@@ -297,6 +297,9 @@ def test_no_list_is_a_type_error_alike(buffers):
     for call in (buffers.has, buffers.lengths):
         with pytest.raises(TypeError):
             call(None)
+        for one in ("ab" * 32, Checksum("ab" * 32), bytes(32)):  # not taken character by character
+            with pytest.raises(TypeError, match="put it in a list"):
+                call(one)
 
 
 def test_download_progress_has_its_total_alike(buffers, tmp_path):
