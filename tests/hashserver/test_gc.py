@@ -7,6 +7,8 @@ import gzip
 import hashlib
 import io
 import json
+import os
+import time
 
 import pytest
 
@@ -69,9 +71,6 @@ def test_only_json_is_scanned_and_longer_hex_runs_are_not_checksums():
 def test_young_buffers_the_database_does_not_reach_are_kept(store):
     """A buffer written less than min_age ago may be an input or result whose
     record is still on the way: kept, and counted."""
-    import os
-    import time
-
     old, young = _put(store, b"written long ago"), _put(store, b"just written")
     then = time.time() - 7200
     os.utime(store.get_path(old), (then, then))
