@@ -93,23 +93,23 @@ def _fields(request: dict[str, Any], names: tuple[str, ...], message: str) -> li
 
 # ---- lookups (GET) --------------------------------------------------------------
 
-def _get_transformation(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
+def _get_transformation(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     result = db.get_transformation(cs)
     return _found(None if result is None else result.hex())
 
 
-def _get_rev_transformations(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
+def _get_rev_transformations(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     return _found([tf.hex() for tf in db.get_rev_transformations(cs)])
 
 
-def _get_buffer_info(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
+def _get_buffer_info(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     return _found(db.get_buffer_info(cs))
 
 
 def _code_lookup(message: str, lookup: Callable[..., Any]) -> Callable[[ResultDB, str, dict[str, Any]], Answer]:
     def get(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
         celltype, subcelltype = _fields(rq, ("celltype", "subcelltype"), message)
-        if cs is None or not isinstance(celltype, str) or not isinstance(subcelltype, str):
+        if not isinstance(celltype, str) or not isinstance(subcelltype, str):
             raise unknown_key()  # nothing can be stored under such a key
         return _found([c.hex() for c in lookup(db, cs, celltype, subcelltype)])
     return get
@@ -117,8 +117,6 @@ def _code_lookup(message: str, lookup: Callable[..., Any]) -> Callable[[ResultDB
 
 def _get_expression(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     celltype, path, target = _fields(rq, ("celltype", "path", "target_celltype"), "Malformed expression request")
-    if cs is None:
-        raise unknown_key()
     try:
         result = db.get_expression(cs, path, celltype, target)
     except MalformedRecordError:
@@ -126,11 +124,11 @@ def _get_expression(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     return _found(None if result is None else result.hex())
 
 
-def _get_rev_expression(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
+def _get_rev_expression(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     return _found(db.get_rev_expression(cs))
 
 
-def _get_metadata(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
+def _get_metadata(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     return _found(db.get_metadata(cs))
 
 
@@ -138,8 +136,6 @@ def _get_irreproducible(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Ans
     result = rq.get("result")
     if result is not None:
         result = _checksum(result, "Malformed irreproducible request")
-    if cs is None:
-        raise unknown_key()
     return _found(db.get_irreproducible(cs, result))
 
 
@@ -166,10 +162,6 @@ def _get_protocol(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     return 200, json.dumps(PROTOCOL)
 
 
-#: Lookups whose other fields are checked before their checksum, so that a
-#: null checksum with a missing field is "Malformed", not "Unknown key".
-CHECKS_FIELDS_FIRST = frozenset({"semantic_to_syntactic", "syntactic_to_semantic", "expression", "irreproducible"})
-
 GETS: dict[str, Callable[[ResultDB, Any, dict[str, Any]], Answer]] = {
     "protocol": _get_protocol,
     "transformation": _get_transformation,
@@ -190,13 +182,13 @@ GETS: dict[str, Callable[[ResultDB, Any, dict[str, Any]], Answer]] = {
 
 # ---- writes (PUT) -------------------------------------------------------------------
 
-def _put_transformation(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
+def _put_transformation(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     value = _checksum(rq.get("value"), "Malformed PUT transformation result request: value must be a checksum")
     db.set_transformation(cs, value)
     return OK
 
 
-def _put_buffer_info(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
+def _put_buffer_info(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     value = rq.get("value")
     if not isinstance(value, dict):
         raise malformed("Malformed PUT buffer info request")
@@ -204,7 +196,7 @@ def _put_buffer_info(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
     return OK
 
 
-def _put_semantic_to_syntactic(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
+def _put_semantic_to_syntactic(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     message = "Malformed PUT semantic-to-syntactic request"
     value, celltype, subcelltype = _fields(rq, ("value", "celltype", "subcelltype"), message)
     if not isinstance(value, list):
@@ -213,7 +205,7 @@ def _put_semantic_to_syntactic(db: ResultDB, cs: str, rq: dict[str, Any]) -> Ans
     return OK
 
 
-def _put_expression(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
+def _put_expression(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     message = "Malformed expression request"
     value, celltype, path, target = _fields(rq, ("value", "celltype", "path", "target_celltype"), message)
     value = _checksum(value, message)
@@ -226,14 +218,14 @@ def _put_expression(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
     return OK
 
 
-def _put_metadata(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
+def _put_metadata(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     message = "Malformed PUT metadata request"
     value, result = _fields(rq, ("value", "result"), message)
     db.set_metadata(cs, _checksum(result, message), value)
     return OK
 
 
-def _put_irreproducible(db: ResultDB, cs: str, rq: dict[str, Any]) -> Answer:
+def _put_irreproducible(db: ResultDB, cs: str | None, rq: dict[str, Any]) -> Answer:
     result = _checksum(rq.get("result"), "Malformed 'irreproducible' request")
     db.set_irreproducible(cs, result)
     return OK
@@ -314,7 +306,7 @@ def _run_get(handler: Callable[..., Answer], cs: str | None, request: dict[str, 
             return handler(db, cs, request)
         except Refusal as refusal:
             return refusal.answer()
-        except UnicodeEncodeError:  # a lone surrogate: no key can hold it
+        except (UnicodeEncodeError, InvalidChecksumError):  # a lone surrogate, a null checksum: no key
             return unknown_key().answer()
     return run
 
@@ -352,11 +344,10 @@ def parse(method: str, raw: bytes, writable: bool) -> Operation:
         value = request["checksum"]
         if value is not None:
             cs = _checksum(value, "Malformed request")
-        elif method == "GET" and kind not in CHECKS_FIELDS_FIRST:
-            raise unknown_key()
-        # else the request's type and other fields are checked first, as the
-        # reference's are; then nothing is found, or stored, under a null key
-        # (a PUT's handler refuses it as malformed, in its own words)
+        # A null checksum goes on: the request's type and other fields are
+        # checked first, as the reference's are; then ResultDB refuses the
+        # null key (InvalidChecksumError), which a lookup answers as an
+        # unknown key and a write as malformed, in its type's words.
     if method == "GET":
         return Operation(False, _run_get(GETS[kind], cs, request))
     if kind not in PUTS:
