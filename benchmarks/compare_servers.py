@@ -29,8 +29,11 @@ sending a file from memory with the same client (the most any GET can do),
 a C server answering a fixed text at once (the round trip of a sequential
 client) and SQLite storing one record per commit with our front's
 statements (the most a server that answers a write once it is committed
-can do). Where a ceiling's ratio is below a target, no server reaches that
-target on this machine with that design.
+can do), and the two at once, the round trip timed while SQLite commits on
+the other core (the most a server could do that answered each write before
+committing it, from a record log of its own). Where a ceiling's ratio is
+below a target, no server reaches that target on this machine with that
+design.
 """
 
 from __future__ import annotations
@@ -410,18 +413,44 @@ def make_the_front_forget(database: str) -> None:
         con.close()
 
 
+def _sqlite_loop_argv(path: str, count: int) -> list[str] | None:
+    binary, library = c_tools.program("sqlite_loop"), sqlite_library()
+    if binary is None or library is None:
+        return None
+    return [binary, library, path, str(count), "; ".join(connection_settings("NORMAL"))]
+
+
 def sqlite_loop(path: str, count: int) -> float | None:
     """Records per second that SQLite alone stores into the seamless.db at
     path with our front's statements and VFS and our connections' settings,
     one per commit (sqlite_loop.c); None where the program or a shared
     SQLite library is missing."""
-    binary, library = c_tools.program("sqlite_loop"), sqlite_library()
-    if binary is None or library is None:
+    argv = _sqlite_loop_argv(path, count)
+    if argv is None:
         return None
-    done = subprocess.run([binary, library, path, str(count), "; ".join(connection_settings("NORMAL"))],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)
     seconds, records = done.stdout.split()
     return int(records) / float(seconds)
+
+
+def round_trips_beside_sqlite(url: str, requests: list[bytes], path: str) -> float | None:
+    """Sequential requests per second answered at once with a fixed text
+    while the SQLite loop commits records into path, one per commit, on the
+    machine's other core: the pace of a server that answered each write
+    before committing it and left the commits to a thread of their own
+    (None without the SQLite loop)."""
+    argv = _sqlite_loop_argv(path, 10_000_000)
+    if argv is None:
+        return None
+    loop = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.2)  # the loop is committing before the first request
+        if loop.poll() is not None:
+            raise RuntimeError(f"the SQLite loop stopped at once (exit status {loop.returncode})")
+        return http_load.run(url, requests, 1).per_second
+    finally:
+        loop.terminate()
+        loop.wait()
 
 
 def _database_ceilings(figures: dict[str, Figure], fixed: HelperServer | None, loop_database: str,
@@ -445,6 +474,13 @@ def _database_ceilings(figures: dict[str, Figure], fixed: HelperServer | None, l
         both = _row(figures, "ceiling: database set, sequential: the two ceilings above, one after the other",
                     "req/s", like=set_figure)
         both.ours.append(1 / (1 / loop_rate + 1 / fixed_rate))
+    beside = round_trips_beside_sqlite(fixed.url, lookups, loop_database)
+    if beside and loop_rate:  # answers and commits overlap: the slower of the two sets the pace
+        _row(figures, "ceiling: the fixed text again, while the SQLite loop commits on the other core",
+             "req/s", like=get_figure).ours.append(beside)
+        behind = _row(figures, "ceiling: database set, sequential, answered before the commit (the slower of "
+                      "SQLite alone and the row above)", "req/s", like=set_figure)
+        behind.ours.append(min(beside, loop_rate))
 
 
 def bench_database(figures: dict[str, Figure], ours: LaunchedServer, theirs: LaunchedServer,
@@ -561,6 +597,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=None,
                         help="run only these sections (default: all)")
     args = parser.parse_args(argv)
+    if args.dir is not None and not os.path.isdir(args.dir):
+        parser.error(f"--dir {args.dir}: not an existing folder")
     python = reference_python(args)
     if not python:
         print("skipped: no reference to compare with (use --install-reference FOLDER, "
