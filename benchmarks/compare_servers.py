@@ -451,6 +451,7 @@ def round_trips_beside_sqlite(url: str, requests: list[bytes], path: str) -> flo
     finally:
         loop.terminate()
         loop.wait()
+        os.sync()  # untimed: what follows does not pay for the write-back of the loop's pages
 
 
 def _database_ceilings(figures: dict[str, Figure], fixed: HelperServer | None, loop_database: str,
