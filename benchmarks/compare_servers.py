@@ -414,6 +414,8 @@ def make_the_front_forget(database: str) -> None:
 
 
 def _sqlite_loop_argv(path: str, count: int) -> list[str] | None:
+    """The command line of sqlite_loop.c storing count records into path
+    (None where the program or a shared SQLite library is missing)."""
     binary, library = c_tools.program("sqlite_loop"), sqlite_library()
     if binary is None or library is None:
         return None
@@ -491,8 +493,10 @@ def bench_database(figures: dict[str, Figure], ours: LaunchedServer, theirs: Lau
     front's memory (every lookup in SQLite), in rows of their own. The
     ceiling rows time the machine without our servers: a server that
     answers a fixed text at once (the round trip of a sequential client),
-    and SQLite storing one record per commit (the most a server that
-    answers a write once it is committed can store)."""
+    SQLite storing one record per commit (the most a server that answers a
+    write once it is committed can store), and the first while the second
+    runs beside it (the most a server could store that answered before
+    committing)."""
     cases = [("set", 1), ("set", 8), ("get", 1), ("get", 8)]
     binary = c_tools.program("fixed_server")
     fixed = HelperServer([binary]) if binary else None
