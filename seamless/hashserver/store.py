@@ -632,7 +632,10 @@ class BufferStore:
             report.temp_files_removed = clean_leftovers(self.directory, shards=True)
         files, compressed = [], []
         for base, suffix, path in self._buffer_files():
-            (compressed if suffix else files).append((base, path))
+            if suffix:
+                compressed.append((base, suffix, path))
+            else:
+                files.append((base, path))
         for start in range(0, len(files), batch):
             group = files[start : start + batch]
             for (name, path), (digest, size) in zip(group, self._hash_group(group, report)):
@@ -640,8 +643,8 @@ class BufferStore:
                     self._judge(report, name, path, digest.hex(), size, quarantine)
             if progress is not None:
                 progress(report.checked, report.bytes)
-        for name, path in compressed:
-            judged = self._hash_compressed(path, report)
+        for name, suffix, path in compressed:
+            judged = self._hash_compressed(path, suffix, report)
             if judged is not None:
                 self._judge(report, name, path, *judged, quarantine)
                 if progress is not None:
@@ -662,12 +665,11 @@ class BufferStore:
             except OSError as exc:
                 report.not_quarantined.append((path, exc.strerror or str(exc)))
 
-    def _hash_compressed(self, path: str, report: VerifyReport) -> tuple[str | None, int] | None:
+    def _hash_compressed(self, path: str, suffix: str, report: VerifyReport) -> tuple[str | None, int] | None:
         """(hex digest or None if it does not decompress, decompressed size),
         or None when the file cannot be read."""
         from ..checksum.compression import damaged_data_errors, open_decompressed
 
-        suffix = next(s for s in _layout.COMPRESSED_SUFFIXES if path.endswith(s))
         hasher = _native.Hasher(self.hash_algorithm)
         size = 0
         try:

@@ -89,7 +89,8 @@ class AsyncBufferClient:
         self.concurrency = concurrency
         self.policy = policy or Policy()
         self.hash_algorithm = hash_algorithm
-        self._sessions = LoopSessions(self._new_session, concurrency)
+        # the bytes as sent: a download decodes (and checks) them itself
+        self._sessions = LoopSessions(concurrency, self.policy.timeout(), auto_decompress=False)
         self._has_now: bool | None = None  # does the server know /has-now?
 
     async def __aenter__(self) -> "AsyncBufferClient":
@@ -97,10 +98,6 @@ class AsyncBufferClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    def _new_session(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(limit=self.concurrency, keepalive_timeout=30)
-        return aiohttp.ClientSession(connector=connector, auto_decompress=False, timeout=self.policy.timeout())
 
     def _open(self) -> aiohttp.ClientSession:
         return self._sessions.get()

@@ -48,7 +48,7 @@ class AsyncDatabaseClient:
         self.url = url.rstrip("/")
         self.concurrency = concurrency
         self.policy = policy or Policy()
-        self._sessions = LoopSessions(self._new_session, concurrency)
+        self._sessions = LoopSessions(concurrency, self.policy.timeout())
         self._batches: bool | None = None  # does the server know "transformations"?
 
     async def __aenter__(self) -> "AsyncDatabaseClient":
@@ -56,10 +56,6 @@ class AsyncDatabaseClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    def _new_session(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(limit=self.concurrency, keepalive_timeout=30)
-        return aiohttp.ClientSession(connector=connector, timeout=self.policy.timeout())
 
     def _open(self) -> aiohttp.ClientSession:
         return self._sessions.get()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, AsyncGenerator, Callable
+from typing import Any, AsyncGenerator
 
 import aiohttp
 
@@ -40,13 +40,20 @@ class _LoopSession:
 
 
 class LoopSessions:
-    """make() -> a new session; each loop also gets `concurrency` slots that
-    bound the client's requests in flight on it."""
+    """Each loop's session keeps at most `concurrency` connections alive
+    (30 s when idle), with this default timeout and these other session
+    options; each loop also gets `concurrency` slots that bound the
+    client's requests in flight on it."""
 
-    def __init__(self, make: Callable[[], aiohttp.ClientSession], concurrency: int):
-        self._make = make
+    def __init__(self, concurrency: int, timeout: aiohttp.ClientTimeout, **options: Any):
         self._concurrency = concurrency
+        self._timeout = timeout
+        self._options = options
         self._by_loop: dict[asyncio.AbstractEventLoop, _LoopSession] = {}
+
+    def _make(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=self._concurrency, keepalive_timeout=30)
+        return aiohttp.ClientSession(connector=connector, timeout=self._timeout, **self._options)
 
     def _current(self) -> _LoopSession:
         loop = asyncio.get_running_loop()
